@@ -1,0 +1,37 @@
+# Two commands for a fresh machine with only Python 3.11+:
+#   make demo   set up .venv, build the bundled sample, validate, export out/kg.ttl, run a query
+#   make test   set up .venv, run lint, type checks and the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STORE := out/store
+SAMPLE := $(wildcard examples/sample/*.xml examples/sample/*.gz examples/sample/*.txt)
+
+.PHONY: demo test lint clean bench
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/.installed
+	rm -rf $(STORE)
+	$(BIN)/kg build $(SAMPLE) --store $(STORE)
+	$(BIN)/kg export --store $(STORE) -o out/kg.ttl
+	$(BIN)/kg export --store $(STORE) -o out/kg.nq
+	$(BIN)/kg query --store $(STORE) --format table \
+	  'SELECT ?pmid ?year ?title WHERE { ?a fabio:hasPubMedId ?pmid ; dcterms:title ?title ; fabio:hasPublicationYear ?year ; a fabio:JournalArticle } ORDER BY DESC(?year) ?pmid LIMIT 10'
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check kg tests benchmarks scripts
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_build.py
+
+clean:
+	rm -rf $(VENV) out/store out/*.ttl out/*.nq

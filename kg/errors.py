@@ -1,0 +1,33 @@
+"""One error root for kg; each error carries the context a user needs to act on it."""
+
+from __future__ import annotations
+
+
+class KgError(Exception):
+    """Base of every error kg raises on purpose. ``exit_code`` is what the CLI returns."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, source: str | None = None, record: str | None = None):
+        self.message = message
+        self.source = source
+        self.record = record
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ": ".join(p for p in (self.source, self.record) if p)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class InputError(KgError):
+    """Input that cannot be read: missing, empty, not the format it should be."""
+
+
+class StoreError(KgError):
+    """The store is missing or cannot be opened."""
+
+
+class UsageError(KgError):
+    """Options that do not make sense together."""
+
+    exit_code = 2

@@ -1,0 +1,104 @@
+"""Every IRI kg mints or links to is made here, and every input value in one is encoded here.
+
+IRIs are deterministic: the same record gives the same IRIs under the same base.
+
+>>> iris = Iris("https://example.org/kg/")
+>>> iris.article("23906502").value
+'https://example.org/kg/pubmed/23906502'
+>>> iris.doi("10.1002/(SICI)1097-0258 <x>").value
+'https://doi.org/10.1002/%28SICI%291097-0258%20%3Cx%3E'
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from pyoxigraph import NamedNode
+
+from kg.errors import UsageError
+
+_MESH_UI = re.compile(r"^(?:[DCQ]\d{6,9}(?:Q\d{6,9})?)$")
+_PMID = re.compile(r"^[1-9]\d{0,9}$")
+_ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
+_SAFE_IRI_BASE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+[/#]$")
+
+
+def _enc(value: str) -> str:
+    """Percent-encode an input value for use as one IRI path segment."""
+    return quote(value, safe="")
+
+
+def is_pmid(value: str) -> bool:
+    return bool(_PMID.match(value))
+
+
+def is_mesh_ui(value: str) -> bool:
+    return bool(_MESH_UI.match(value))
+
+
+class Iris:
+    """Mints the IRIs of one dataset under ``base`` (which ends with ``/`` or ``#``)."""
+
+    def __init__(self, base: str) -> None:
+        if not _SAFE_IRI_BASE.match(base):
+            raise UsageError(f"base IRI must be an http(s) IRI ending with '/' or '#': {base!r}")
+        self.base = base
+
+    def _mint(self, *segments: str) -> NamedNode:
+        return NamedNode(self.base + "/".join(_enc(s) for s in segments))
+
+    # things kg describes
+    def article(self, pmid: str) -> NamedNode:
+        return self._mint("pubmed", pmid)
+
+    def graph(self, pmid: str) -> NamedNode:
+        """The named graph holding everything kg says about one article."""
+        return self._mint("graph", "pubmed", pmid)
+
+    def part(self, pmid: str, kind: str, index: int | str) -> NamedNode:
+        """A node that belongs to one article: ``…/pubmed/{pmid}/{kind}/{index}``."""
+        return self._mint("pubmed", pmid, kind, str(index))
+
+    def journal(self, key: str) -> NamedNode:
+        return self._mint("journal", key)
+
+    def metadata_graph(self) -> NamedNode:
+        return self._mint("graph", "metadata")
+
+    def dataset(self) -> NamedNode:
+        return self._mint("dataset")
+
+    def build(self, key: str) -> NamedNode:
+        return self._mint("build", key)
+
+    def source(self, key: str) -> NamedNode:
+        return self._mint("source", key)
+
+    def pmid_of(self, node: NamedNode) -> str | None:
+        """The PMID of an article IRI minted here, or None."""
+        prefix = self.base + "pubmed/"
+        rest = node.value.removeprefix(prefix)
+        return rest if rest != node.value and is_pmid(rest) else None
+
+    # the world outside
+    @staticmethod
+    def pubmed(pmid: str) -> NamedNode:
+        return NamedNode(f"https://pubmed.ncbi.nlm.nih.gov/{_enc(pmid)}/")
+
+    @staticmethod
+    def doi(doi: str) -> NamedNode:
+        return NamedNode("https://doi.org/" + quote(doi, safe="/"))
+
+    @staticmethod
+    def pmc(pmc: str) -> NamedNode:
+        return NamedNode(f"https://www.ncbi.nlm.nih.gov/pmc/articles/{_enc(pmc)}/")
+
+    @staticmethod
+    def orcid(orcid: str) -> NamedNode | None:
+        return NamedNode(f"https://orcid.org/{orcid}") if _ORCID.match(orcid) else None
+
+    @staticmethod
+    def mesh(ui: str) -> NamedNode | None:
+        """``http://id.nlm.nih.gov/mesh/{UI}`` for a well-formed UI (or D…Q… pair), else None."""
+        return NamedNode(f"http://id.nlm.nih.gov/mesh/{ui}") if is_mesh_ui(ui) else None

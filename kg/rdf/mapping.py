@@ -1,0 +1,281 @@
+"""Article → quads in the article's own named graph.
+
+Vocabularies: FaBiO/PRISM/DCTerms for the bibliographic record, FOAF for people, CiTO for
+citations, MeSH RDF IRIs for indexing, schema.org ``sameAs`` for PubMed/DOI/PMC, and kg's
+ontology (``ontologies/kg.ttl``) only where those lack a term. No blank nodes: every node has a
+deterministic IRI, so the canonical dump is byte-identical for the same input.
+"""
+
+from __future__ import annotations
+
+from pyoxigraph import Literal, NamedNode, Quad
+
+from kg.models import Article, Author, PubDate, RelatedArticle
+from kg.rdf.iris import Iris
+from kg.rdf.namespaces import (
+    CITO,
+    DCTERMS,
+    FABIO,
+    FOAF,
+    KG,
+    OWL,
+    PRISM,
+    RDF,
+    RDFS,
+    SCHEMA,
+    XSD,
+)
+
+# CommentsCorrections RefType → property of the citing article (declared in ontologies/kg.ttl).
+COMMENT_PROPERTIES: dict[str, NamedNode] = {
+    ref_type: KG[ref_type[0].lower() + ref_type[1:]]
+    for ref_type in (
+        "AssociatedDataset",
+        "AssociatedPublication",
+        "CommentIn",
+        "CommentOn",
+        "CorrectedandRepublishedIn",
+        "CorrectedandRepublishedFrom",
+        "ErratumIn",
+        "ErratumFor",
+        "ExpressionOfConcernIn",
+        "ExpressionOfConcernFor",
+        "RepublishedIn",
+        "RepublishedFrom",
+        "RetractedandRepublishedIn",
+        "RetractedandRepublishedFrom",
+        "RetractionIn",
+        "RetractionOf",
+        "UpdateIn",
+        "UpdateOf",
+        "SummaryForPatientsIn",
+        "OriginalReportIn",
+        "ReprintIn",
+        "ReprintOf",
+        "Cites",
+    )
+}
+
+
+def _int(value: int) -> Literal:
+    return Literal(str(value), datatype=XSD.integer)
+
+
+def _date(d: PubDate) -> Literal | None:
+    """The date at the precision given: xsd:date, xsd:gYearMonth or xsd:gYear."""
+    if d.year is None:
+        return None
+    if d.month and d.day:
+        return Literal(f"{d.year:04d}-{d.month:02d}-{d.day:02d}", datatype=XSD.date)
+    if d.month:
+        return Literal(f"{d.year:04d}-{d.month:02d}", datatype=XSD.gYearMonth)
+    return Literal(f"{d.year:04d}", datatype=XSD.gYear)
+
+
+class _Graph:
+    """Collects the quads of one named graph."""
+
+    def __init__(self, graph: NamedNode) -> None:
+        self.graph = graph
+        self.quads: list[Quad] = []
+
+    def add(self, s: NamedNode, p: NamedNode, o: NamedNode | Literal | None) -> None:
+        if o is not None:
+            self.quads.append(Quad(s, p, o, self.graph))
+
+    def text(self, s: NamedNode, p: NamedNode, value: str | None) -> None:
+        if value:
+            self.quads.append(Quad(s, p, Literal(value), self.graph))
+
+
+def article_quads(article: Article, *, iris: Iris) -> list[Quad]:
+    """All quads describing ``article``, in its named graph ``iris.graph(pmid)``."""
+    pmid = article.pmid
+    g = _Graph(iris.graph(pmid))
+    a = iris.article(pmid)
+    add, text = g.add, g.text
+
+    add(a, RDF.type, FABIO.BookChapter if article.is_book else FABIO.JournalArticle)
+    add(a, RDF.type, SCHEMA.ScholarlyArticle)
+    add(a, FABIO.hasPubMedId, Literal(pmid))
+    add(a, SCHEMA.sameAs, iris.pubmed(pmid))
+    add(a, KG.pmidVersion, _int(article.version))
+    text(a, KG.sourceFormat, article.source_format)
+    text(a, KG.citationStatus, article.status)
+    if article.doi:
+        add(a, PRISM.doi, Literal(article.doi))
+        add(a, SCHEMA.sameAs, iris.doi(article.doi))
+    if article.pmc:
+        add(a, FABIO.hasPubMedCentralId, Literal(article.pmc))
+        add(a, SCHEMA.sameAs, iris.pmc(article.pmc))
+    text(a, KG.pii, article.pii)
+    text(a, DCTERMS.title, article.title)
+    text(a, KG.vernacularTitle, article.vernacular_title)
+    text(a, DCTERMS.rights, article.copyright)
+    _abstract(g, a, article, iris)
+    _journal(g, a, article, iris)
+    for i, author in enumerate(article.authors, 1):
+        _author(g, a, iris.part(pmid, "author", i), author, i)
+    for language in article.languages:
+        add(a, DCTERMS.language, Literal(language))
+    for pt in article.publication_types:
+        text(a, KG.publicationTypeName, pt.name)
+        node = iris.mesh(pt.ui) if pt.ui else None
+        if node is not None:
+            add(a, KG.publicationType, node)
+            add(node, RDFS.label, Literal(pt.name))
+    _mesh(g, a, article, iris)
+    for i, chem in enumerate(article.chemicals, 1):
+        c = iris.part(pmid, "substance", i)
+        add(a, KG.substance, c)
+        add(c, RDF.type, KG.Substance)
+        text(c, RDFS.label, chem.name)
+        text(c, KG.registryNumber, chem.registry_number if chem.registry_number != "0" else None)
+        term = iris.mesh(chem.ui) if chem.ui else None
+        if term is not None:
+            add(c, KG.meshTerm, term)
+            add(term, RDFS.label, Literal(chem.name))
+    for kw in article.keywords:
+        text(a, SCHEMA.keywords, kw.text)
+    for i, grant in enumerate(article.grants, 1):
+        gr = iris.part(pmid, "grant", i)
+        add(a, KG.grant, gr)
+        add(gr, RDF.type, KG.Grant)
+        text(gr, SCHEMA.identifier, grant.grant_id)
+        text(gr, KG.grantAcronym, grant.acronym)
+        text(gr, KG.fundingAgency, grant.agency)
+        text(gr, KG.fundingCountry, grant.country)
+    for cc in article.comments_corrections:
+        prop = COMMENT_PROPERTIES.get(cc.ref_type)
+        if prop is not None and cc.pmid and cc.pmid.isdigit():
+            target = iris.article(cc.pmid)
+            add(a, prop, target)
+            add(target, FABIO.hasPubMedId, Literal(cc.pmid))
+            text(target, KG.citationText, cc.ref_source)
+    for ref in article.references:
+        if ref.pmid and ref.pmid.isdigit():
+            add(a, CITO.cites, iris.article(ref.pmid))
+        elif ref.doi:
+            add(a, CITO.cites, iris.doi(ref.doi))
+    for rel in article.similar_articles:
+        add(a, KG.similarTo, _related(g, rel, iris))
+    for rel in article.cited_by:
+        citing = _related(g, rel, iris)
+        add(citing, CITO.cites, a)
+        add(a, CITO.isCitedBy, citing)
+    return g.quads
+
+
+def _abstract(g: _Graph, a: NamedNode, article: Article, iris: Iris) -> None:
+    if not article.abstract:
+        return
+    g.add(a, DCTERMS.abstract, Literal(article.abstract_text))
+    start = 0
+    for i, section in enumerate(article.abstract, 1):
+        s = iris.part(article.pmid, "section", i)
+        end = start + len(section.text)
+        g.add(a, KG.abstractSection, s)
+        g.add(s, RDF.type, KG.AbstractSection)
+        g.add(s, KG.sectionIndex, _int(i))
+        g.text(s, KG.sectionLabel, section.label)
+        g.text(s, KG.nlmCategory, section.nlm_category)
+        g.add(s, RDF.value, Literal(section.text))
+        g.add(s, KG.startOffset, _int(start))
+        g.add(s, KG.endOffset, _int(end))
+        start = end + 1  # sections are joined by one newline
+
+
+def _journal(g: _Graph, a: NamedNode, article: Article, iris: Iris) -> None:
+    j = article.journal
+    if j is not None:
+        key = j.nlm_id or (f"issn-{j.issn}" if j.issn else None)
+        if key:
+            jn = iris.journal(key)
+            g.add(a, DCTERMS.isPartOf, jn)
+            g.add(jn, RDF.type, FABIO.Journal)
+            g.text(jn, DCTERMS.title, j.title)
+            g.text(jn, FABIO.hasNLMJournalTitleAbbreviation, j.iso_abbreviation)
+            g.text(jn, PRISM.eIssn if j.issn_type == "Electronic" else PRISM.issn, j.issn)
+            g.text(jn, FABIO.hasNationalLibraryOfMedicineJournalId, j.nlm_id)
+        else:
+            g.text(a, KG.journalTitle, j.title or j.iso_abbreviation)
+    g.text(a, PRISM.volume, article.volume)
+    g.text(a, PRISM.number, article.issue)
+    g.text(a, PRISM.pageRange, article.pages)
+    if article.pub_date is not None:
+        g.add(a, PRISM.publicationDate, _date(article.pub_date))
+        if article.pub_date.year is not None:
+            g.add(
+                a,
+                FABIO.hasPublicationYear,
+                Literal(f"{article.pub_date.year:04d}", datatype=XSD.gYear),
+            )
+        g.text(a, KG.publicationDateText, article.pub_date.text)
+    if article.electronic_date is not None:
+        g.add(a, KG.electronicPublicationDate, _date(article.electronic_date))
+
+
+def _author(g: _Graph, a: NamedNode, p: NamedNode, author: Author, position: int) -> None:
+    g.add(a, DCTERMS.creator, p)
+    g.add(p, RDF.type, FOAF.Group if author.collective_name else FOAF.Person)
+    g.add(p, SCHEMA.position, _int(position))
+    g.text(p, FOAF.name, author.display_name)
+    g.text(p, FOAF.familyName, author.last_name)
+    g.text(p, FOAF.givenName, author.fore_name)
+    g.text(p, KG.initials, author.initials)
+    g.text(p, KG.nameSuffix, author.suffix)
+    if author.orcid:
+        g.add(p, OWL.sameAs, Iris.orcid(author.orcid))
+    if author.equal_contrib:
+        g.add(p, KG.equalContribution, Literal(True))
+    for aff in author.affiliations:
+        g.text(p, KG.affiliation, aff.name)
+        for ident in aff.identifiers:
+            g.text(p, KG.affiliationIdentifier, ident)
+
+
+def _mesh(g: _Graph, a: NamedNode, article: Article, iris: Iris) -> None:
+    for i, mh in enumerate(article.mesh_headings, 1):
+        h = iris.part(article.pmid, "mesh", i)
+        g.add(a, KG.meshHeading, h)
+        g.add(h, RDF.type, KG.MeshHeading)
+        g.add(h, KG.majorTopic, Literal(mh.major_topic))
+        g.text(h, KG.descriptorName, mh.descriptor_name)
+        d = iris.mesh(mh.descriptor_ui) if mh.descriptor_ui else None
+        if d is not None:
+            g.add(h, KG.descriptor, d)
+            g.add(a, DCTERMS.subject, d)
+            g.add(d, RDFS.label, Literal(mh.descriptor_name))
+        for q in mh.qualifiers:
+            g.text(h, KG.qualifierName, q.name)
+            qn = iris.mesh(q.ui) if q.ui else None
+            if qn is None:
+                continue
+            g.add(h, KG.qualifier, qn)
+            g.add(qn, RDFS.label, Literal(q.name))
+            if q.major_topic:
+                g.add(h, KG.majorQualifier, qn)
+            if d is not None and mh.descriptor_ui:
+                pair = iris.mesh(mh.descriptor_ui + (q.ui or ""))
+                g.add(h, KG.descriptorQualifier, pair)
+                g.add(a, DCTERMS.subject, pair)
+
+
+def _related(g: _Graph, rel: RelatedArticle, iris: Iris) -> NamedNode:
+    """An article named in a "Similar articles"/"Cited by" list, with what the page says of it."""
+    r = iris.article(rel.pmid)
+    g.add(r, FABIO.hasPubMedId, Literal(rel.pmid))
+    g.add(r, SCHEMA.sameAs, iris.pubmed(rel.pmid))
+    g.text(r, DCTERMS.title, rel.title)
+    g.text(r, KG.journalTitle, rel.journal)
+    if rel.year is not None:
+        g.add(r, FABIO.hasPublicationYear, Literal(f"{rel.year:04d}", datatype=XSD.gYear))
+    if rel.doi:
+        g.add(r, PRISM.doi, Literal(rel.doi))
+        g.add(r, SCHEMA.sameAs, iris.doi(rel.doi))
+    g.text(r, KG.citationText, rel.citation)
+    for pt in rel.publication_types:
+        g.text(r, KG.publicationTypeName, pt)
+    if rel.free_pmc:
+        g.add(r, KG.freePmcArticle, Literal(True))
+    return r
