@@ -24,7 +24,7 @@ demo: $(BIN)/.installed
 	  'SELECT ?pmid ?year ?title WHERE { ?a fabio:hasPubMedId ?pmid ; dcterms:title ?title ; fabio:hasPublicationYear ?year ; a fabio:JournalArticle } ORDER BY DESC(?year) ?pmid LIMIT 10'
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check kg tests benchmarks scripts
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 test: lint
