@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -50,15 +49,26 @@ def child(mode: str, path: Path) -> tuple[int, int, float, int]:
     return int(out[0]), int(out[1]), float(out[2]), int(out[3])
 
 
+BUILD = """
+import atexit, resource, sys
+atexit.register(lambda: print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr))
+from kg.cli import main
+sys.argv[0] = "kg"
+main()
+"""
+
+
 def whole_build(path: Path) -> tuple[float, int, str]:
+    """Wall time, the build process's own peak RSS (KiB) and its summary line."""
     with tempfile.TemporaryDirectory() as tmp:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t = time.perf_counter()
-        run = subprocess.run([sys.executable, "-m", "kg", "build", str(path), "--store", f"{tmp}/s"],
+        run = subprocess.run([sys.executable, "-c", BUILD, "build", str(path), "--store", f"{tmp}/s"],
                              capture_output=True, text=True, cwd=ROOT, check=False)
         dt = time.perf_counter() - t
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        return dt, max(rss, before), run.stdout.strip()
+        m = re.search(r"^RSS (\d+)$", run.stderr, re.M)
+        if run.returncode or not m:
+            sys.exit(f"kg build failed ({run.returncode}):\n{run.stderr[-2000:]}")
+        return dt, int(m.group(1)), run.stdout.strip()
 
 
 def replicate(src: Path, copies: int, dest: Path) -> int:

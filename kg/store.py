@@ -34,7 +34,9 @@ class KgStore:
         for g in graphs:
             if self.store.contains_named_graph(g):
                 self.store.remove_graph(g)
-        self.store.extend(q for quads in graphs.values() for q in quads)
+        # bulk_extend skips per-quad transaction bookkeeping: ~10x faster than extend, and the
+        # graphs it writes were emptied just above, so there is nothing to conflict with.
+        self.store.bulk_extend(q for quads in graphs.values() for q in quads)
 
     def remove_graph(self, graph: NamedNode) -> bool:
         """Drop a named graph; True if it was there."""
