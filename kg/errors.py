@@ -31,3 +31,7 @@ class UsageError(KgError):
     """Options that do not make sense together."""
 
     exit_code = 2
+
+
+class NetworkError(KgError):
+    """E-utilities could not be reached or kept failing, or (offline) the cache lacks an answer."""
