@@ -7,6 +7,7 @@ repeated things are tuples (empty when absent), never joined strings.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,23 +217,166 @@ class Problem:
 
 Record = Article | Deletion | Problem
 
+
+# --- Evidence: what extraction finds in an abstract (see DESIGN.md, "Evidence") -------------
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of ``Article.abstract_text``: ``quote == abstract_text[start:end]``."""
+
+    start: int
+    end: int
+    quote: str
+    section: int | None = None  # index into Article.abstract
+
+
+@dataclass(frozen=True, slots=True)
+class Abbreviation:
+    """An abbreviation the text defines: "intravenous immunoglobulins (IVIg)"."""
+
+    short: str
+    long: str
+    span: Span  # the long form and the short form, as written
+
+
+@dataclass(frozen=True, slots=True)
+class DesignFeature:
+    """One design term from the controlled list, and what says so."""
+
+    term: str  # "randomized", "retrospective", "single-centre", …
+    found_by: str  # "rule:…", "nlm:publication-type", "nlm:mesh"
+    span: Span | None = None
+    mesh: str | None = None  # the publication type's or MeSH heading's UI it came from
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    text: str
+    found_by: tuple[str, ...]
+    mesh: str | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    conditions: tuple[Condition, ...] = ()
+    sample_size: int | None = None
+    sample_size_span: Span | None = None
+    sex: tuple[str, ...] = ()  # "female", "male" (MeSH check tags)
+    age_groups: tuple[str, ...] = ()  # MeSH age check tags, e.g. "Adult", "Aged"
+    humans: bool | None = None  # MeSH check tag Humans / Animals
+    inclusion: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Statistics of a quantity as the text gives them (e.g. the number of courses)."""
+
+    mean: Decimal | None = None
+    median: Decimal | None = None
+    sd: Decimal | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    unit: str | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Intervention:
+    text: str  # the words used, long form when the text defines an abbreviation
+    found_by: tuple[str, ...]
+    role: str = "intervention"  # or "comparator"
+    abbreviation: str | None = None
+    mesh: str | None = None
+    courses: Summary | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """The numbers stated about one outcome; ``None`` where the text does not say.
+
+    ``denominator_basis`` says where a denominator comes from: "stated" ("12 of 40"),
+    "percentage" (the only whole number the printed percentage allows), "partition"
+    (the sentence's counts add up to the sample size), "subgroup" ("six of these"),
+    "cohort" (a single-arm study's whole sample). ``conflict`` records numbers that
+    disagree, as found: they are never "fixed".
+    """
+
+    count: int | None = None
+    denominator: int | None = None
+    denominator_basis: str | None = None
+    percentage: Decimal | None = None
+    mean: Decimal | None = None
+    median: Decimal | None = None
+    sd: Decimal | None = None
+    iqr: tuple[Decimal, Decimal] | None = None
+    range: tuple[Decimal, Decimal] | None = None
+    time: Decimal | None = None
+    time_unit: str | None = None  # "month", "week", …
+    time_statistic: str | None = None  # "median", "mean" or None
+    p_value: Decimal | None = None
+    p_operator: str | None = None  # "=", "<", ">", "≤", "≥"
+    ci_level: Decimal | None = None
+    ci: tuple[Decimal, Decimal] | None = None
+    effect_measure: str | None = None  # "OR", "RR", "HR"
+    effect_value: Decimal | None = None
+    grade: int | None = None
+    conflict: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    text: str
+    kind: str  # "response", "relapse", "adverse event", "mortality", …
+    measurement: Measurement
+    span: Span
+    found_by: tuple[str, ...]
+    mesh: str | None = None
+    arm: int | None = None  # index into Evidence.interventions
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The study one abstract reports."""
+
+    pmid: str
+    design: tuple[DesignFeature, ...] = ()
+    population: Population = Population()
+    interventions: tuple[Intervention, ...] = ()
+    outcomes: tuple[Outcome, ...] = ()
+    conclusion: tuple[Span, ...] = ()
+    abbreviations: tuple[Abbreviation, ...] = ()
+
+
 __all__ = [
+    "Abbreviation",
     "AbstractSection",
     "Affiliation",
     "Article",
     "Author",
     "Chemical",
     "CommentCorrection",
+    "Condition",
     "Deletion",
+    "DesignFeature",
+    "Evidence",
     "Grant",
+    "Intervention",
     "Journal",
     "Keyword",
+    "Measurement",
     "MeshHeading",
     "MeshQualifier",
+    "Outcome",
+    "Population",
     "Problem",
     "PubDate",
     "PublicationType",
     "Record",
     "Reference",
     "RelatedArticle",
+    "Span",
+    "Summary",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +15,10 @@ from pyoxigraph import NamedNode, Quad
 from kg import __version__
 from kg.config import Settings
 from kg.errors import InputError
-from kg.models import Article, Deletion, Problem
+from kg.extract import extract
+from kg.mesh import MeshTable
+from kg.models import Article, Deletion, Problem, Record
+from kg.rdf.evidence import evidence_quads
 from kg.rdf.iris import Iris
 from kg.rdf.mapping import article_quads
 from kg.rdf.metadata import BuildInfo, DatasetStats, SourceFile, metadata_quads
@@ -57,13 +60,16 @@ def build(
     settings: Settings,
     strict: bool = False,
     on_record: Callable[[], None] | None = None,
+    read: Callable[[Path], Iterable[Record]] = read_file,
 ) -> BuildReport:
     """Parse, map and upsert every record of ``inputs`` into ``store``; apply deletions.
 
     Bad records and unreadable files are reported and skipped (``strict`` stops instead);
-    everything readable still lands.
+    everything readable still lands. ``read`` yields one input's records (default
+    :func:`read_file`; ``kg fetch`` passes one that adds E-utilities links).
     """
     iris = Iris(settings.base_iri)
+    mesh = MeshTable.default()
     report = BuildReport()
     pending: dict[NamedNode, list[Quad]] = {}
     sources: list[SourceFile] = []
@@ -76,7 +82,7 @@ def build(
     for path in inputs:
         report.files += 1
         try:
-            for record in read_file(path):
+            for record in read(path):
                 if on_record is not None:
                     on_record()
                 if isinstance(record, Article):
@@ -84,7 +90,9 @@ def build(
                     report.books += record.is_book
                     graph = iris.graph(record.pmid)
                     pending.pop(graph, None)  # keep insertion order = input order
-                    pending[graph] = article_quads(record, iris=iris)
+                    pending[graph] = article_quads(record, iris=iris) + _evidence(
+                        record, iris=iris, mesh=mesh, report=report
+                    )
                     if len(pending) >= BATCH:
                         flush()
                 elif isinstance(record, Deletion):
@@ -138,6 +146,19 @@ def build(
     store.flush()
     report.triples = len(store)
     return report
+
+
+def _evidence(article: Article, *, iris: Iris, mesh: MeshTable, report: BuildReport) -> list[Quad]:
+    """The evidence quads; a failure of extraction costs the evidence, never the record."""
+    try:
+        return evidence_quads(extract(article, mesh=mesh), iris=iris)
+    except Exception as exc:
+        log.debug("extraction failed on %s", article.pmid, exc_info=True)
+        report.problems.append(Problem(
+            source=article.source or "?", where=f"PMID {article.pmid}",
+            message=f"evidence extraction failed ({type(exc).__name__}: {exc}); record kept",
+        ))
+        return []
 
 
 def _source_file(path: Path) -> SourceFile:

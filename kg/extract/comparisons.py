@@ -1,0 +1,243 @@
+"""Outcomes stated as statistics rather than counts of patients.
+
+- two arms side by side: "primary outcome (44.1% vs 52.9%; P=.04)",
+  "16.2% of DC patients versus 8.8% of VC patients (P = .03)", "46% for DC versus 40% for VC";
+- a mean with its SD: "mean VAS of 27.6+/-23.8", "followed up for an average of 24.20±5.40 months";
+- a median: "The median time for first relapse was 8 months", "median survival time ... 11.3 v 10.1".
+
+Each finding is the words of the outcome (with offsets inside the sentence), the numbers, and,
+for side-by-side values, which side ("a" first, "b" second) — a comparison's p-value, effect and
+CI are a finding of their own, so that no per-arm number is mixed with a between-arm one.
+
+>>> [(f.label, f.values) for f in find("Febrile neutropenia occurred in 16.2% of DC patients versus 8.8% of VC patients (P = .03).")]
+... # doctest: +NORMALIZE_WHITESPACE
+[('Febrile neutropenia', {'percentage': Decimal('16.2')}), ('Febrile neutropenia', {'percentage': Decimal('8.8')}),
+ ('Febrile neutropenia', {'p_operator': '=', 'p_value': Decimal('0.03')})]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kg.extract import numbers as num
+
+N = num.NUM
+_VS = r"\s*(?:vs\.?|v\.?|versus|compared with|and)\s*"
+_LABEL_LEAD = re.compile(
+    r"^(?:(?:in|for|among|within|at)\s+(?:the\s+)?[^,]*,\s*)?(?:the\s+|a\s+|an\s+|overall,?\s+)?", re.I
+)
+_PASSIVE_TAIL = re.compile(
+    r"\s+(?:was|were|is|are)?\s*(?:more|less)?\s*(?:frequent|common|observed|seen|found|noted|reported|"
+    r"occurred|developed|detected|present|recorded|achieved|significantly|similar)?\s*(?:in|for|among|by)?\s*"
+    r"(?:the\s+)?(?:[A-Za-z/-]+\s+)?(?:arm|group|groups|patients|both arms)?\s*$",
+    re.I,
+)
+
+# "label (a% v b%; P = .0018)" and "label (a v b months; HR, 0.81; 95% CI, 0.65 to 1.00; P = .044)"
+_PAIR_PAREN = re.compile(
+    rf"\(\s*(?P<a>{N})\s*(?P<ua>%|[a-zμ]+)?{_VS}(?P<b>{N})\s*(?P<ub>%|months?|weeks?|days?|years?|[a-zμ]+)?"
+    rf"(?P<rest>[^()]*(?:\([^()]*\)[^()]*)*)\)",
+    re.I,
+)
+# "16.2% of DC patients versus 8.8% of VC patients", "46% for DC versus 40% for VC"
+_PAIR_ARMS = re.compile(
+    rf"(?P<a>{N})\s*%\s+(?:for|in|of|with)\s+(?:the\s+)?(?P<arm_a>[\w/+-]+(?:\s+[\w/+-]+){{0,3}}?)"
+    rf"(?:\s+(?:patients|group|arm))?\s*,?\s*(?:vs\.?|v\.?|versus|compared with|and)\s+"
+    rf"(?:only\s+)?(?P<b>{N})\s*%\s+(?:for|in|of|with)\s+(?:the\s+)?(?P<arm_b>[\w/+-]+(?:\s+[\w/+-]+){{0,3}}?)"
+    rf"(?:\s+(?:patients|group|arm))?(?=[\s.,;)]|$)",
+    re.I,
+)
+_PEOPLE = r"(?:patients|participants|subjects|women|men|children|adults|infants|cases|individuals)"
+# "29.7% of the patients receiving ofloxacin", "in 5% of the ofloxacin patients"
+_PCT_OF = re.compile(
+    rf"(?<![\w.])(?P<pct>{N})\s*%\s+of\s+(?:the\s+|all\s+)?(?P<arm>(?:[\w/+-]+\s+){{0,3}}?){_PEOPLE}\b"
+    rf"(?:\s+(?:receiving|treated with|given|on|taking)\s+(?P<arm2>[\w/+-]+(?:\s+[\w/+-]+)?))?",
+    re.I,
+)
+# "11% improved, 64% remained stable, and 17% died"
+_PCT_VERB = re.compile(
+    rf"(?<![\w.])(?P<pct>{N})\s*%\s+(?P<verb>improved|died|relapsed|responded|recovered|remained stable|"
+    rf"progressed|survived|failed|healed|recurred)\b",
+    re.I,
+)
+# "The clinical cure rate for patients receiving ofloxacin was 93.3%"
+_RATE_IS = re.compile(
+    rf"(?P<label>\b[A-Za-z][\w/ -]*?\b(?:rate|rates|proportion|percentage|incidence|prevalence)\b[^,;:()]*?)"
+    rf"\s+(?:was|were)\s+(?P<pct>{N})\s*%",
+    re.I,
+)
+_MEAN_SD = re.compile(rf"(?P<m>{N})\s*(?:±|\+/-|\+-)\s*(?P<sd>{N})")
+_MEDIAN_IS = re.compile(
+    rf"\bmedian\s+(?P<what>[^.;,()]{{2,60}}?)\s+(?:was|were|of|=|:)\s+(?P<v>{N})\s*(?P<unit>months?|weeks?|days?|years?|hours?)?\b(?!\s*(?:%|v\b|vs))",
+    re.I,
+)
+
+
+_NOT_A_LABEL = re.compile(r"^(?:but|whereas|while|and|or)\b|\b(?:superior|inferior|than|similar|compared)\b", re.I)
+
+
+@dataclass
+class Finding:
+    label: str
+    start: int  # offsets of the whole finding inside the sentence
+    end: int
+    values: dict[str, object] = field(default_factory=dict)
+    side: str | None = None  # "a", "b" for side-by-side values; None for a comparison or single value
+    arm_words: str | None = None
+
+
+def _label_before(sentence: str, pos: int) -> tuple[str, int] | None:
+    """The outcome's words before ``pos``: back to the previous clause boundary."""
+    head = sentence[:pos]
+    cut = max(head.rfind(","), head.rfind(";"), head.rfind(":"), head.rfind(")"))
+    m_and = list(re.finditer(r"\band\b|\bas was\b|\bas were\b", head))
+    if m_and and m_and[-1].end() > cut:
+        cut = m_and[-1].end() - 1
+    start = cut + 1
+    words = head[start:]
+    lead = _LABEL_LEAD.match(words.lstrip())
+    offset = start + (len(words) - len(words.lstrip())) + (lead.end() if lead else 0)
+    label = head[offset:]
+    label = _PASSIVE_TAIL.sub("", label).strip()
+    subject = re.split(r"\s+(?:was|were|is|are)\s+(?:significantly\s+|not\s+)?(?:longer|shorter|higher|lower|"
+                       r"greater|smaller|more|less|better|worse|similar)\b", label, maxsplit=1)
+    label = subject[0].strip()
+    if not re.search(r"[A-Za-z]{3}", label) or len(label) > 120 or re.match(r"^\d", label):
+        return None
+    return label, offset
+
+
+def _comparison_values(rest: str) -> dict[str, object]:
+    values: dict[str, object] = {}
+    p = num.p_value(rest)
+    if p:
+        values["p_operator"], values["p_value"] = p
+    eff = num.effect_size(rest)
+    if eff:
+        values["effect_measure"], values["effect_value"] = eff
+    ci = num.confidence_interval(rest)
+    if ci:
+        values["ci_level"], lo, hi = ci
+        values["ci"] = (lo, hi)
+    return values
+
+
+def find(sentence: str) -> list[Finding]:
+    """Statistic outcomes of one results sentence."""
+    out: list[Finding] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    previous: tuple[str, int] | None = None
+    for m in _PAIR_PAREN.finditer(sentence):
+        found = _label_before(sentence, m.start())
+        if found is not None and _NOT_A_LABEL.search(found[0]):
+            found = previous  # "…, but inferior to X (34.4% vs. 44.4%)": the same outcome again
+        if found is None:
+            continue
+        previous = found
+        label, lstart = found
+        ua, ub = (m.group("ua") or "").lower(), (m.group("ub") or "").lower()
+        unit = ub or ua
+        key = "percentage" if unit == "%" or ua == "%" else None
+        if key is None:
+            tv = num.time_value(f"1 {unit}") if unit else None
+            if tv is None:
+                continue
+            key = "median" if re.search(r"\bmedian\b", label, re.I) else "time"
+        for side, g in (("a", "a"), ("b", "b")):
+            value = num.to_decimal(m.group(g))
+            if value is None:
+                continue
+            values: dict[str, object] = {key: value}
+            if key in ("time", "median") and unit:
+                tv = num.time_value(f"1 {unit}")
+                if tv:
+                    values["time_unit"] = tv[1]
+            out.append(Finding(label=label, start=lstart, end=m.end(), values=values, side=side))
+        comp = _comparison_values(m.group("rest"))
+        if comp:
+            out.append(Finding(label=label, start=lstart, end=m.end(), values=comp))
+        taken.append((lstart, m.end()))
+    for m in _PAIR_ARMS.finditer(sentence):
+        if not free(m.start(), m.end()):
+            continue
+        found = _label_before(sentence, m.start())
+        if found is None:
+            continue
+        label, lstart = found
+        for side in ("a", "b"):
+            value = num.to_decimal(m.group(side))
+            if value is not None:
+                out.append(Finding(label=label, start=lstart, end=m.end(), values={"percentage": value},
+                                   side=side, arm_words=m.group(f"arm_{side}")))
+        tail = sentence[m.end():]
+        close = re.match(r"\s*\(([^()]*)\)", tail)
+        comp = _comparison_values(close.group(1)) if close else {}
+        if comp:
+            out.append(Finding(label=label, start=lstart, end=m.end() + close.end() if close else m.end(), values=comp))
+        taken.append((lstart, m.end()))
+    previous = None
+    for m in _PCT_OF.finditer(sentence):
+        if not free(m.start(), m.end()):
+            continue
+        found = _label_before(sentence, m.start())
+        if found is None or _NOT_A_LABEL.search(found[0]):
+            found = previous
+        if found is None:
+            continue
+        previous = found
+        value = num.to_decimal(m.group("pct"))
+        arm = (m.group("arm2") or m.group("arm") or "").strip() or None
+        out.append(Finding(label=found[0], start=found[1], end=m.end(), values={"percentage": value},
+                           side="a", arm_words=arm))
+        taken.append((found[1], m.end()))
+    for m in _PCT_VERB.finditer(sentence):
+        if not free(m.start(), m.end()):
+            continue
+        out.append(Finding(label=m.group("verb"), start=m.start(), end=m.end(),
+                           values={"percentage": num.to_decimal(m.group("pct"))}, side="a"))
+        taken.append((m.start(), m.end()))
+    for m in _RATE_IS.finditer(sentence):
+        if not free(m.start(), m.end()):
+            continue
+        label = _LABEL_LEAD.sub("", m.group("label").strip())
+        start = m.start("label") + m.group("label").find(label) if label in m.group("label") else m.start()
+        out.append(Finding(label=label, start=start, end=m.end(),
+                           values={"percentage": num.to_decimal(m.group("pct"))}, side="a"))
+        taken.append((m.start(), m.end()))
+    sds = [m for m in _MEAN_SD.finditer(sentence) if free(m.start(), m.end())]
+    for k, m in enumerate(sds):
+        found = _label_before(sentence, m.start())
+        if found is None:
+            continue
+        label, lstart = found
+        label = re.sub(r"\s+(?:was|were|of|is|are|to|at)$", "", re.sub(r"\b(?:an? )?(?:mean|average)\s+(?:of\s+)?", "", label)).strip()
+        if not re.search(r"[A-Za-z]{3}", label):
+            continue
+        mean, sd = num.to_decimal(m.group("m")), num.to_decimal(m.group("sd"))
+        values = {"mean": mean, "sd": sd}
+        following = sentence[m.end(): sds[k + 1].start() if k + 1 < len(sds) else len(sentence)]
+        p = num.p_value(following[:40])
+        if p and len(sds) == 1:
+            values["p_operator"], values["p_value"] = p
+        out.append(Finding(label=label, start=lstart, end=m.end(), values=values))
+        taken.append((lstart, m.end()))
+    for m in _MEDIAN_IS.finditer(sentence):
+        if not free(m.start(), m.end()):
+            continue
+        value = num.to_decimal(m.group("v"))
+        if value is None:
+            continue
+        what = m.group("what").strip()
+        values = {"median": value}
+        if m.group("unit"):
+            tv = num.time_value(f"1 {m.group('unit')}")
+            if tv:
+                values["time_unit"] = tv[1]
+        out.append(Finding(label=f"median {what}", start=m.start(), end=m.end(), values=values))
+        taken.append((m.start(), m.end()))
+    return out

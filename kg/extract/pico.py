@@ -1,0 +1,796 @@
+"""Population, interventions and outcomes with their numbers, from sentences and indexing.
+
+Each rule is small and named; the name goes into the graph as ``found_by`` so a reader can
+see why kg says what it says. When the text does not state a number, kg does not state it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from kg.extract import comparisons
+from kg.extract import numbers as num
+from kg.extract.text import METHODS, OBJECTIVE, RESULTS, Sentence
+from kg.mesh import MeshTable
+from kg.models import (
+    Abbreviation,
+    Article,
+    Condition,
+    Intervention,
+    Measurement,
+    MeshHeading,
+    MeshQualifier,
+    Outcome,
+    Population,
+    Span,
+    Summary,
+)
+
+DRUG_THERAPY, THERAPY = "Q000188", "Q000628"
+# qualifier UI → name (old records print the name without the UI)
+_CONDITION_QUALIFIERS = {"Q000188": "drug therapy", "Q000628": "therapy", "Q000601": "surgery",
+                         "Q000532": "radiotherapy", "Q000178": "diet therapy"}
+_INTERVENTION_QUALIFIERS = {"Q000627": "therapeutic use", "Q000008": "administration & dosage"}
+
+
+def _heading_ui(h: MeshHeading, mesh: MeshTable) -> str | None:
+    """The descriptor's UI; old records name the descriptor without one."""
+    return h.descriptor_ui or mesh.lookup(h.descriptor_name)
+
+
+_CLASS_TREES = ("D27.", "D12.776.828", "E02.183.750", "E02.319")
+
+
+def _is_class(ui: str, mesh: MeshTable) -> bool:
+    """A pharmacological-action class or a protocol heading rather than an agent."""
+    trees = mesh.trees(ui)
+    return bool(trees) and any(t.startswith(_CLASS_TREES) for t in trees)
+
+
+def _qualifies(q: MeshQualifier, wanted: dict[str, str]) -> bool:
+    return q.ui in wanted if q.ui else q.name.lower() in wanted.values()
+
+THERAPEUTIC_USE, ADMINISTRATION = "Q000627", "Q000008"
+CONDITION_TREES = ("C", "F03")
+INTERVENTION_TREES = ("D", "E02", "E04", "E07")
+PLACEBO = "D010919"
+
+_PEOPLE = (
+    r"(?:patients|participants|subjects|cases|cycles|procedures|children|adults|adolescents|infants|neonates|"
+    r"newborns|women|men|girls|boys|individuals|persons|people|volunteers|responders|"
+    r"non-?responders|survivors|recipients|mothers|gravidas|pregnancies|eyes|controls|smokers|users|"
+    r"patient|participant|subject|case|child|adult|infant|woman|man|individual|person|eye)"
+)
+_ADJ = r"(?:[A-Za-z][\w'-]*\s+){0,3}?"
+_PCT = rf"\(\s*(?P<pct>{num.NUM})\s*%\s*\)"
+_OF = rf"(?:(?:of|out of)\s+(?:the\s+)?(?P<of>{num.INTEGER}|these|them|those|whom)\s+)"
+# "Nineteen patients (70%)", "six of these patients", "12/40 (30%) patients", "12 (30%) patients"
+_MENTION = re.compile(
+    rf"(?<![\w.,/])(?P<count>{num.INTEGER})"
+    rf"(?:\s*/\s*(?P<den>\d+)(?![\d.]|\s*%))?"
+    rf"(?:\s*{_PCT})?"
+    rf"\s*(?:{_OF})?"
+    rf"(?:{_ADJ}(?P<noun>{_PEOPLE})\b)?"
+    rf"(?(pct)|(?:\s*{_PCT.replace('pct', 'pct2')})?)",
+)
+_SUBGROUP_BEFORE = re.compile(
+    r"\b(?:including|includ(?:es|ed)|of whom|among (?:them|whom|these)|of these|"
+    r"of them|in whom)\s*$",
+    re.I,
+)
+_NOT_OUTCOME = re.compile(
+    r"^\s*(?:underwent randomi[sz]ation|(?:were|was|had been)?\s*(?:included|enrolled|randomi[sz]ed|recruited|assigned|allocated|"
+    r"analy[sz]ed|screened|eligible|identified|evaluated|studied|examined|reviewed|followed|"
+    r"aged|years?|months?|weeks?|days?|mg|kg|ml|g))\b",
+    re.I,
+)
+_PASSIVE_BEFORE = re.compile(
+    r"(?P<what>[A-Za-z][^,;:]*?)\s+(?:was|were|had)?\s*(?:developed|occurred|observed|seen|noted|"
+    r"reported|found|achieved|obtained|documented|recorded|detected|present|identified|"
+    r"developed)\s+(?:in|among|for)\s*$",
+    re.I,
+)
+_LEAD_VERB = re.compile(
+    r"^(?:were|was|had|have|has|showed|show|exhibited|achieved|experienced|presented(?: with)?|"
+    r"reported|obtained|attained|reached|displayed|developed|suffered(?: from)?|underwent|"
+    r"required|needed|received|remained|became|had|with)\s+(?:an?\s+|the\s+)?",
+    re.I,
+)
+_QUALIFIER = re.compile(r"(?:receiving|treated with|given|taking|on|in the|allocated|assigned|randomi[sz]ed to)\b", re.I)
+_BARE_AFTER = re.compile(
+    r"\s*(?:had|developed|experienced|showed|exhibited|achieved|attained|relapsed|died|received|"
+    r"required|underwent|presented|suffered|progressed|recovered|responded)\b",
+    re.I,
+)
+_VERB_NOUN = {
+    "relapsed": "relapse",
+    "died": "death",
+    "responded": "response",
+    "recovered": "recovery",
+    "improved": "improvement",
+    "recurred": "recurrence",
+    "survived": "survival",
+    "progressed": "progression",
+    "healed": "healing",
+}
+_CLAUSE_END = re.compile(
+    r",|;|:|\s+(?:compared|versus|vs\.?|while|whereas|but|including|who|which)\b|"
+    r"\s+and\s+(?=\S)|\s*\((?![a-z])",
+    re.I,
+)
+_TRAILING = re.compile(
+    r"(?:[\s,;]+(?:and|or|but|while|whereas|including|in|of|with))+[\s,;]*$|[\s,;.]+$", re.I
+)
+_KIND = (
+    (
+        re.compile(
+            r"side[- ]effects?|adverse|toxicit|complication|intoleran|grade\s*[1-5IV]|"
+            r"reaction|hypersensitiv",
+            re.I,
+        ),
+        "adverse event",
+    ),
+    (re.compile(r"relaps|recurr|flare", re.I), "relapse"),
+    (re.compile(r"\bdied|death|mortality|fatal", re.I), "mortality"),
+    (re.compile(r"surviv", re.I), "survival"),
+    (
+        re.compile(r"respon|remission|improv|resol|clear|success|cure|heal|benefit", re.I),
+        "response",
+    ),
+)
+_COURSES = re.compile(
+    r"\bnumber of (?:[\w-]+\s+){0,3}?(?P<what>courses|cycles|infusions|sessions|doses|injections|"
+    r"treatments|administrations)\b",
+    re.I,
+)
+_MEAN = re.compile(
+    rf"\bmean\b[^.;]{{0,40}}?\b(?:was|were|of|=|:)?\s*(?P<v>{num.NUM})(?!\s*%)", re.I
+)
+_MEDIAN = re.compile(
+    rf"\bmedian\b[^.;]{{0,40}}?\b(?:was|were|of|=|:)?\s*(?P<v>{num.NUM})(?!\s*%)", re.I
+)
+_N_EQUALS = re.compile(r"\b[nN]\s*=\s*(\d+)\b")
+_SAMPLE = re.compile(
+    rf"(?<![\w.,/])(?P<n>{num.INTEGER})(?:\s+(?:of|out of)\s+{num.INTEGER})?\s+(?:{_ADJ})(?P<noun>{_PEOPLE})\b"
+)
+# in the results, an overall N is only one the sentence says is the study's
+_SAMPLE_RESULTS_CUE = re.compile(
+    r"\b(?:a total of|in total|overall|were (?:included|enrolled|randomi[sz]ed|recruited|analy[sz]ed|studied|"
+    r"identified|reviewed)|(?:included|enrolled|randomi[sz]ed|recruited|analy[sz]ed|studied)\b)", re.I
+)
+_NOT_SAMPLE_BEFORE = re.compile(
+    r"(?:aged|age|than|over|under|to|-|–|from|about|last|first|remaining)\s*$", re.I
+)
+_THERAPY_CUE = re.compile(
+    r"\b(?:treat|therap|receiv|administ|given|giving|randomi[sz]|versus|vs\b|compar|dose|dosing|"
+    r"mg\b|infusion|course|regimen|use of|using|efficacy|effect of|supplement|vaccin|injection)",
+    re.I,
+)
+_COMPARATOR_BEFORE = re.compile(
+    r"\b(?:versus|vs\.?|compared (?:with|to)|or|against|than)\s+(?:the\s+)?$", re.I
+)
+
+
+@dataclass
+class _Found:
+    """An outcome under construction (mutable while denominators are worked out)."""
+
+    text: str
+    span: Span
+    rule: str
+    sentence: int
+    count: int | None = None
+    denominator: int | None = None
+    basis: str | None = None
+    percentage: Decimal | None = None
+    subgroup: str | None = None  # "previous" for "of these", "including" for "including two …"
+    main: bool = True
+    bare: bool = False  # "six patients developed …" / "… developed in six patients": no qualifier
+    stats: dict[str, object] = field(default_factory=dict)
+    conflict: str | None = None
+    arm: int | None = None
+
+
+# --- population ------------------------------------------------------------------------------
+
+
+def sample_size(sentences: list[Sentence]) -> tuple[int, Span] | None:
+    """The study's overall N: the first "N patients" (or "n = N") in the methods, else results."""
+    for roles in ((METHODS, OBJECTIVE), (RESULTS,)):
+        for s in sentences:
+            if s.role not in roles:
+                continue
+            if roles == (RESULTS,) and not _SAMPLE_RESULTS_CUE.search(s.quote):
+                continue
+            for m in _SAMPLE.finditer(s.quote):
+                if _NOT_SAMPLE_BEFORE.search(s.quote[: m.start()]) or s.quote[: m.start()].endswith("("):
+                    continue  # "(102 patients)" is an arm's size
+                n = num.to_int(m.group("n"))
+                if n is not None and n > 0:
+                    return n, _sub(s, m.start(), m.end())
+            if roles != (RESULTS,):
+                m2 = _N_EQUALS.search(s.quote)
+                if m2:
+                    return int(m2.group(1)), _sub(s, m2.start(), m2.end())
+    return None
+
+
+def conditions(
+    article: Article, sentences: list[Sentence], abbreviations: list[Abbreviation], mesh: MeshTable
+) -> tuple[Condition, ...]:
+    """Conditions from indexing (qualifier drug therapy/therapy) and MeSH disease terms in the
+    title and the objective/methods text."""
+    by_ui: dict[str, Condition] = {}
+    major: set[str] = set()
+    for h in article.mesh_headings:
+        ui = _heading_ui(h, mesh)
+        if (ui and any(_qualifies(q, _CONDITION_QUALIFIERS) for q in h.qualifiers)
+                and mesh.in_categories(ui, CONDITION_TREES)):
+            by_ui[ui] = Condition(text=h.descriptor_name, mesh=ui, found_by=("nlm:mesh-qualifier",))
+            if h.is_major:
+                major.add(ui)
+    for ui, text, span in _text_terms(
+        article, sentences, abbreviations, mesh, CONDITION_TREES, roles=(OBJECTIVE, METHODS)
+    ):
+        old = by_ui.get(ui)
+        if old is None:
+            if article.mesh_headings and not any(
+                h.descriptor_ui == ui for h in article.mesh_headings
+            ):
+                continue  # indexed records: trust text terms only when NLM indexed them too
+            by_ui[ui] = Condition(text=text, mesh=ui, found_by=("rule:mesh-text",), span=span)
+        elif "rule:mesh-text" not in old.found_by:
+            by_ui[ui] = replace(
+                old, text=text, found_by=(*old.found_by, "rule:mesh-text"), span=old.span or span
+            )
+    named = {ui for ui, c in by_ui.items() if "rule:mesh-text" in c.found_by}
+    if named:
+        # NLM lists every infection it indexed under "drug therapy"; the ones the text names
+        # (and the major topics) are the study's conditions
+        by_ui = {ui: c for ui, c in by_ui.items() if ui in named or ui in major}
+    return tuple(by_ui.values())
+
+
+def population(
+    article: Article, sentences: list[Sentence], abbreviations: list[Abbreviation], mesh: MeshTable
+) -> Population:
+    found = sample_size(sentences)
+    tags = {h.descriptor_ui: h.descriptor_name for h in article.mesh_headings if h.descriptor_ui}
+    sex = tuple(s for ui, s in (("D005260", "female"), ("D008297", "male")) if ui in tags)
+    ages = tuple(name for ui, name in tags.items() if ui in _AGE_TAGS)
+    humans = True if "D006801" in tags else (False if "D000818" in tags else None)
+    inclusion = None
+    if found is not None:
+        s = next(x for x in sentences if x.start <= found[1].start < x.span.end)
+        rest = s.quote[found[1].end - s.start :]
+        m = re.match(
+            r"\s*(?:\([^)]*\)\s*)?(?:,\s*)?((?:who|with|after|that|aged|undergoing|receiving|"
+            r"treated|diagnosed|admitted|hospitali[sz]ed|presenting)\b.*?)[.;]?$",
+            rest,
+        )
+        if m and len(m.group(1)) > 8:
+            start = found[1].end + m.start(1)
+            inclusion = Span(
+                start=start, end=start + len(m.group(1)), quote=m.group(1), section=s.span.section
+            )
+    return Population(
+        conditions=conditions(article, sentences, abbreviations, mesh),
+        sample_size=found[0] if found else None,
+        sample_size_span=found[1] if found else None,
+        sex=sex,
+        age_groups=ages,
+        humans=humans,
+        inclusion=inclusion,
+    )
+
+
+_AGE_TAGS = frozenset(
+    {
+        "D007231",
+        "D007223",
+        "D002675",
+        "D002648",
+        "D000293",
+        "D055815",
+        "D000328",
+        "D008875",
+        "D000368",
+        "D000369",
+    }
+)
+
+
+# --- interventions ---------------------------------------------------------------------------
+
+
+def interventions(
+    article: Article, sentences: list[Sentence], abbreviations: list[Abbreviation], mesh: MeshTable
+) -> tuple[Intervention, ...]:
+    by_ui: dict[str, Intervention] = {}
+    for h in article.mesh_headings:
+        ui = _heading_ui(h, mesh)
+        if ui and any(_qualifies(q, _INTERVENTION_QUALIFIERS) for q in h.qualifiers):
+            by_ui[ui] = Intervention(text=h.descriptor_name, mesh=ui, found_by=("nlm:mesh-qualifier",))
+    specific = [ui for ui in by_ui if not _is_class(ui, mesh)]
+    if specific:
+        # "Bronchodilator Agents", "Recombinant Proteins": classes NLM adds next to the agents
+        by_ui = {ui: iv for ui, iv in by_ui.items() if ui in specific}
+    for ui, text, span in _text_terms(
+        article,
+        sentences,
+        abbreviations,
+        mesh,
+        INTERVENTION_TREES,
+        roles=(OBJECTIVE, METHODS),
+        cue=_THERAPY_CUE,
+    ):
+        if (
+            article.mesh_headings
+            and ui not in by_ui
+            and not any(h.descriptor_ui == ui for h in article.mesh_headings)
+        ):
+            continue
+        old = by_ui.get(ui)
+        short = _abbreviation_for(text, abbreviations)
+        role = (
+            "comparator"
+            if ui == PLACEBO
+            or (
+                span is not None
+                and _COMPARATOR_BEFORE.search(
+                    _abstract(article)[max(0, span.start - 20) : span.start]
+                )
+            )
+            else "intervention"
+        )
+        if old is None:
+            by_ui[ui] = Intervention(
+                text=text,
+                mesh=ui,
+                found_by=("rule:mesh-text",),
+                span=span,
+                abbreviation=short,
+                role=role,
+            )
+        elif "rule:mesh-text" not in old.found_by:
+            by_ui[ui] = replace(
+                old,
+                text=text,
+                found_by=(*old.found_by, "rule:mesh-text"),
+                span=old.span or span,
+                abbreviation=old.abbreviation or short,
+                role=role if old.role == "intervention" else old.role,
+            )
+    if PLACEBO in by_ui:
+        by_ui[PLACEBO] = replace(by_ui[PLACEBO], role="comparator")
+    found = list(by_ui.values())
+    return tuple(_with_courses(found, sentences))
+
+
+def _with_courses(found: list[Intervention], sentences: list[Sentence]) -> list[Intervention]:
+    """ "The mean number of IVIg courses was 4.8 (range 1-15)" → courses of the named agent."""
+    for s in sentences:
+        m = _COURSES.search(s.quote)
+        if not m:
+            continue
+        stat = _MEAN.search(s.quote, m.start() - 10 if m.start() >= 10 else 0)
+        median = _MEDIAN.search(s.quote)
+        rng = num.value_range(s.quote)
+        target = _mentioned(found, s.quote) if len(found) != 1 else 0
+        if target is None or not (stat or median):
+            continue
+        summary = Summary(
+            mean=num.to_decimal(stat.group("v")) if stat and "mean" in s.quote.lower() else None,
+            median=num.to_decimal(median.group("v")) if median else None,
+            minimum=rng[0] if rng else None,
+            maximum=rng[1] if rng else None,
+            unit=m.group("what").lower(),
+            span=s.span,
+        )
+        found[target] = replace(found[target], courses=summary)
+    return found
+
+
+def _mentioned(found: list[Intervention], text: str) -> int | None:
+    low = text.lower()
+    hits = [
+        i
+        for i, iv in enumerate(found)
+        if iv.text.lower() in low
+        or (iv.abbreviation and re.search(rf"\b{re.escape(iv.abbreviation)}\b", text))
+    ]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _abbreviation_for(text: str, abbreviations: list[Abbreviation]) -> str | None:
+    for a in abbreviations:
+        if a.long.lower() == text.lower() or a.short == text:
+            return a.short
+    return None
+
+
+# --- outcomes ----------------------------------------------------------------------------------
+
+
+def outcomes(
+    article: Article,
+    sentences: list[Sentence],
+    *,
+    sample: int | None,
+    arms: tuple[Intervention, ...],
+    single_arm: bool,
+    abbreviations: list[Abbreviation],
+    mesh: MeshTable,
+) -> tuple[Outcome, ...]:
+    found: list[_Found] = []
+    for i, s in enumerate(sentences):
+        if s.role != RESULTS or _COURSES.search(s.quote):
+            continue
+        counted = _sentence_outcomes(s, i, arms)
+        found.extend(counted)
+        found.extend(_stat_outcomes(s, i, arms, counted))
+    _denominators(found, sample=sample, single_arm=single_arm)
+    out = []
+    for f in found:
+        stats = f.stats
+        kind = next((k for p, k in _KIND if p.search(f.text)), "other")
+        if kind == "other" and f.rule == "rule:count-clause" and not _EVENT.search(f.span.quote):
+            continue
+        ui = None
+        for match in mesh.find(_expand(f.text, abbreviations), categories=CONDITION_TREES):
+            ui = match.ui
+            break
+        out.append(
+            Outcome(
+                text=f.text,
+                kind=kind,
+                span=f.span,
+                found_by=(f.rule,),
+                mesh=ui,
+                arm=f.arm,
+                measurement=Measurement(
+                    count=f.count,
+                    denominator=f.denominator,
+                    denominator_basis=f.basis if f.denominator else None,
+                    percentage=f.percentage,
+                    conflict=f.conflict,
+                    grade=stats.get("grade") if kind == "adverse event" else None,  # type: ignore[arg-type]
+                    **{k: v for k, v in stats.items() if k != "grade"},  # type: ignore[arg-type]
+                ),
+            )
+        )
+    return tuple(out)
+
+
+def _sentence_outcomes(s: Sentence, index: int, arms: tuple[Intervention, ...]) -> list[_Found]:
+    text = s.quote
+    mentions = [m for m in _MENTION.finditer(text) if _is_count_mention(m, text)]
+    found: list[_Found] = []
+    for k, m in enumerate(mentions):
+        region_end = mentions[k + 1].start() if k + 1 < len(mentions) else len(text)
+        after = text[m.end() : region_end]
+        before_start = mentions[k - 1].end() if k else 0
+        before = text[before_start : m.start()]
+        if _NOT_OUTCOME.match(after):
+            continue
+        label, lab_start, lab_end = _label(text, m, after, before, before_start)
+        if label is None:
+            if found and found[-1].sentence == index and m.group("den"):
+                label, lab_start, lab_end = found[-1].text, found[-1].span.start - s.start, 0
+            else:
+                continue
+        count = num.to_int(m.group("count"))
+        if count is None:
+            continue
+        pct_raw = m.group("pct") or m.group("pct2")
+        f = _Found(
+            text=label,
+            rule="rule:count-clause",
+            sentence=index,
+            count=count,
+            percentage=num.to_decimal(pct_raw) if pct_raw else None,
+            span=_sub(s, min(m.start(), lab_start), max(m.end(), lab_end, m.end())),
+        )
+        if m.group("den"):
+            f.denominator, f.basis = int(m.group("den")), "stated"
+        of = m.group("of")
+        if of:
+            if of.lower() in ("these", "them", "those", "whom"):
+                f.subgroup, f.main = "previous", False
+            else:
+                den = num.to_int(re.sub(r"^the\s+", "", of))
+                if den is not None:
+                    f.denominator, f.basis = den, "stated"
+        if _SUBGROUP_BEFORE.search(before):
+            f.main = False
+            f.subgroup = f.subgroup or (
+                "previous" if re.search(r"of (?:these|them|whom)|among", before) else "including"
+            )
+        f.bare = bool(m.group("noun")) and bool(
+            _BARE_AFTER.match(after) or (not after.strip(" .") and _PASSIVE_BEFORE.search(before))
+        )
+        region = text[m.start() : region_end]
+        f.stats = _stats(region)
+        f.arm = _arm(region, arms) if len(arms) > 1 else None
+        found.append(f)
+    return found
+
+
+_STAT_RULES = {"percentage": "rule:stat-pair", "mean": "rule:mean-sd", "median": "rule:median",
+               "time": "rule:stat-pair"}
+
+
+def _stat_outcomes(
+    s: Sentence, index: int, arms: tuple[Intervention, ...], counted: list[_Found]
+) -> list[_Found]:
+    """Outcomes given as statistics (percentages side by side, mean ± SD, medians), outside the
+    stretches the count clauses already read."""
+    taken = [(f.span.start - s.start, f.span.end - s.start + 40) for f in counted]
+    out = []
+    for finding in comparisons.find(s.quote):
+        if any(finding.start < e and finding.end > b for b, e in taken):
+            continue
+        if _AGE.search(finding.label):
+            continue  # "mean age 54 ± 11" describes the population
+        values = dict(finding.values)
+        if "time_unit" in values and "median" in values:
+            values["time"], values["time_statistic"] = values.pop("median"), "median"
+        pct = values.pop("percentage", None)
+        rule = next((r for k, r in _STAT_RULES.items() if k in finding.values), "rule:stat-pair")
+        f = _Found(
+            text=finding.label, rule=rule if finding.side or "p_value" not in values or pct else "rule:comparison",
+            sentence=index, span=_sub(s, finding.start, finding.end),
+            percentage=pct if isinstance(pct, Decimal) else None, main=False,
+        )
+        f.stats = values
+        if finding.arm_words and len(arms) > 1:
+            f.arm = _arm(finding.arm_words, arms)
+        out.append(f)
+    return out
+
+
+def _is_count_mention(m: re.Match[str], text: str) -> bool:
+    if not (m.group("noun") or m.group("den") or m.group("of")):
+        return False
+    if m.group("noun") is None and m.group("den") is None:
+        return False
+    after = text[m.end() : m.end() + 12].lower()
+    if re.match(r"\s*(?:years?|months?|weeks?|days?|mg|%|hours?)\b", after):
+        return False
+    before = text[max(0, m.start() - 12) : m.start()].lower()
+    return not re.search(r"(?:aged|age|\bn\s*=|grade|phase|range|ratio|than|from|to|±)\s*$", before)
+
+
+def _label(
+    text: str, m: re.Match[str], after: str, before: str, before_start: int
+) -> tuple[str | None, int, int]:
+    """The outcome's words: the clause after the count ("… exhibited a major response") or,
+    in the passive, the words before it ("Muscle disease developed in six patients")."""
+    stripped = after.lstrip(" ,")
+    offset = m.end() + (len(after) - len(stripped))
+    if _QUALIFIER.match(stripped):
+        # "eradicated in 73 (97.3%) of the 75 evaluable patients receiving ofloxacin": the
+        # words after say who, the words before say what
+        p = _PASSIVE_BEFORE.search(before)
+        if p:
+            what = re.sub(r"^(?:the|a|an)\s+", "", p.group("what").strip(), flags=re.I)
+            start = before_start + p.start("what") + p.group("what").find(what)
+            return what, start, start + len(what)
+    lead = _LEAD_VERB.match(stripped)
+    if lead:
+        stripped, offset = stripped[lead.end() :], offset + lead.end()
+    end = _CLAUSE_END.search(stripped)
+    if end and end.start() == 0 and stripped.lower().startswith("with"):
+        end = _CLAUSE_END.search(stripped, 5)
+    # keep a parenthesis that names what the clause is about ("side effects (headaches)")
+    if end and stripped[end.start() :].lstrip().startswith("("):
+        close = stripped.find(")", end.start())
+        after_paren = _CLAUSE_END.search(stripped, close + 1) if close > 0 else None
+        end = after_paren if close > 0 else end
+        cut = (
+            close + 1
+            if close > 0 and after_paren is None
+            else (end.start() if end else len(stripped))
+        )
+    else:
+        cut = end.start() if end else len(stripped)
+    label = _TRAILING.sub("", stripped[:cut].strip())
+    if (
+        label
+        and re.search(r"[A-Za-z]{3}", label)
+        and not re.match(r"^(?:in|of|and|or|at|to|\d)", label, re.I)
+        and not _AGE.search(label)
+    ):
+        word = label.split()[0].lower()
+        if len(label.split()) == 1 and word in _VERB_NOUN:
+            return label, offset, offset + len(label)
+        return label, offset, offset + len(label)
+    p = _PASSIVE_BEFORE.search(before)
+    if p:
+        what = p.group("what").strip()
+        what = re.sub(r"^(?:and|but|while|whereas)\s+", "", what, flags=re.I)
+        start = (
+            before_start + p.start("what") + (len(p.group("what")) - len(p.group("what").lstrip()))
+        )
+        start += len(p.group("what").strip()) - len(what)
+        return what, start, start + len(what)
+    return None, 0, 0
+
+
+_AGE = re.compile(r"\b(?:year[- ]old|years? old|aged|age)\b", re.I)
+# An outcome of kind "other" needs a verb that reports something happening to the patients;
+# "78 patients had malignant fractures" describes who they were, not what happened.
+_EVENT = re.compile(
+    r"\b(?:develop|occur|experienc|achiev|requir|underw|reported|present(?:ed)? with|show|exhibit|"
+    r"attain|reach|suffer|progress|detect|observ|diagnos|die|surviv|fail|complicat|relief|"
+    r"improv|worsen|recover|respond|relaps|recurr|discontinu|withdr|convert|resolv|heal|"
+    r"infect|leak|embol|fractur(?:ed)?\b(?! due)|need|return|readmi|reoperat|revis)",
+    re.I,
+)
+
+
+def outcome_label(text: str) -> str:
+    """A short label for an outcome's words: "relapsed" → "relapse"."""
+    t = text.strip()
+    return _VERB_NOUN.get(t.lower(), t)
+
+
+def _stats(region: str) -> dict[str, object]:
+    stats: dict[str, object] = {}
+    g = num.grade(region)
+    if g is not None:
+        stats["grade"] = g
+    p = num.p_value(region)
+    if p:
+        stats["p_operator"], stats["p_value"] = p
+    ci = num.confidence_interval(region)
+    if ci:
+        stats["ci_level"], lo, hi = ci
+        stats["ci"] = (lo, hi)
+    eff = num.effect_size(region)
+    if eff:
+        stats["effect_measure"], stats["effect_value"] = eff
+    t = re.search(
+        rf"\b(median|mean)\s+(?:time|duration|follow-?up|interval|delay)[^.;]{{0,30}}?\b({num.NUM})\s*"
+        r"(months?|weeks?|days?|years?|hours?)\b",
+        region,
+        re.I,
+    )
+    if t:
+        value = num.to_decimal(t.group(2))
+        tv = num.time_value(f"{t.group(2)} {t.group(3)}")
+        if value is not None and tv:
+            stats["time"], stats["time_unit"], stats["time_statistic"] = (
+                value,
+                tv[1],
+                t.group(1).lower(),
+            )
+    return stats
+
+
+def _arm(region: str, arms: tuple[Intervention, ...]) -> int | None:
+    hits = []
+    for i, iv in enumerate(arms):
+        names = [iv.text] + ([iv.abbreviation] if iv.abbreviation else [])
+        if any(re.search(rf"\b{re.escape(n)}\b", region, re.I) for n in names if n):
+            hits.append(i)
+    return hits[0] if len(hits) == 1 else None
+
+
+def _denominators(found: list[_Found], *, sample: int | None, single_arm: bool) -> None:
+    """Denominators only where the text determines them; conflicts recorded, never fixed."""
+    for k, f in enumerate(found):
+        if f.count is None:
+            continue
+        if f.denominator is None and f.subgroup == "previous" and k and found[k - 1].count:
+            base = found[k - 1].count
+            # "30 of these patients (34%)": a percentage that does not fit says "these" is
+            # another group; then the subgroup gives no denominator
+            if f.percentage is None or (base and num.percentage_allows(f.count, base, f.percentage)):
+                f.denominator, f.basis = base, "subgroup"
+        if f.denominator is not None:
+            if f.count > f.denominator:
+                f.conflict = f"count {f.count} exceeds denominator {f.denominator}"
+            elif f.percentage is not None and not num.percentage_allows(
+                f.count, f.denominator, f.percentage
+            ):
+                f.conflict = (
+                    f"{f.count}/{f.denominator} is not {f.percentage}%"
+                    f" ({Decimal(100 * f.count) / f.denominator:.2f}%)"
+                )
+            continue
+        if f.percentage is not None:
+            limit = sample if sample else 100_000
+            cands = num.denominators_for(f.count, f.percentage, limit=limit)
+            if sample in cands and f.main:
+                f.denominator, f.basis = sample, "percentage"
+            elif len(cands) == 1:
+                f.denominator, f.basis = cands[0], "percentage"
+
+    # partition: main counts of one sentence adding up to the sample size
+    if sample:
+        by_sentence: dict[int, list[_Found]] = {}
+        for f in found:
+            if f.main and f.count is not None:
+                by_sentence.setdefault(f.sentence, []).append(f)
+        for group in by_sentence.values():
+            if len(group) >= 2 and sum(f.count or 0 for f in group) == sample:
+                for f in group:
+                    if f.denominator is None and f.percentage is None:
+                        f.denominator, f.basis = sample, "partition"
+        # cohort: a single-arm study's counts of its patients
+        if single_arm:
+            for f in found:
+                if (
+                    f.main
+                    and f.bare
+                    and f.denominator is None
+                    and f.percentage is None
+                    and f.count
+                    and f.count <= sample
+                ):
+                    f.denominator, f.basis = sample, "cohort"
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _sub(s: Sentence, start: int, end: int) -> Span:
+    return Span(
+        start=s.start + start, end=s.start + end, quote=s.quote[start:end], section=s.span.section
+    )
+
+
+def _abstract(article: Article) -> str:
+    return article.abstract_text
+
+
+def _expand(text: str, abbreviations: list[Abbreviation]) -> str:
+    """Replace each defined short form with its long form (for MeSH matching only)."""
+    for a in abbreviations:
+        text = re.sub(rf"\b{re.escape(a.short)}\b", a.long, text)
+    return text
+
+
+def _text_terms(
+    article: Article,
+    sentences: list[Sentence],
+    abbreviations: list[Abbreviation],
+    mesh: MeshTable,
+    trees: tuple[str, ...],
+    *,
+    roles: tuple[str, ...],
+    cue: re.Pattern[str] | None = None,
+) -> list[tuple[str, str, Span | None]]:
+    """MeSH terms of the given trees in the title and the sentences of ``roles``: (UI, words, span).
+
+    A defined abbreviation counts as its long form ("DM" → dermatomyositis).
+    """
+    found: list[tuple[str, str, Span | None]] = []
+    long_forms = {a.short: a for a in abbreviations}
+    if article.title and (cue is None or cue.search(article.title)):
+        for m in mesh.find(_expand(article.title, abbreviations), categories=trees):
+            found.append((m.ui, m.text, None))
+    for s in sentences:
+        if s.role not in roles or (cue is not None and not cue.search(s.quote)):
+            continue
+        for m in mesh.find(s.quote, categories=trees):
+            found.append((m.ui, m.text, _sub(s, m.start, m.end)))
+        for short, a in long_forms.items():
+            for hit in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", s.quote):
+                for m in mesh.find(a.long, categories=trees):
+                    if m.end - m.start >= len(a.long) - 2:
+                        found.append((m.ui, a.long, _sub(s, hit.start(), hit.end())))
+    # words as written: prefer the long form where an abbreviation defines it
+    out = []
+    for ui, text, span in found:
+        for a in abbreviations:
+            if text.lower() in a.long.lower() and mesh.lookup(a.long) == ui:
+                text = a.long
+        out.append((ui, text, span))
+    return out
+
+
+__all__ = ["conditions", "interventions", "outcome_label", "outcomes", "population", "sample_size"]
