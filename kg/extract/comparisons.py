@@ -35,8 +35,9 @@ _PASSIVE_TAIL = re.compile(
 )
 
 # "label (a% v b%; P = .0018)" and "label (a v b months; HR, 0.81; 95% CI, 0.65 to 1.00; P = .044)"
+_ARM_WORDS = r"(?:\s+(?:for|in|with|on)\s+(?:the\s+)?[\w/+-]+(?:\s+(?:arm|group))?)?"
 _PAIR_PAREN = re.compile(
-    rf"\(\s*(?P<a>{N})\s*(?P<ua>%|[a-zμ]+)?{_VS}(?P<b>{N})\s*(?P<ub>%|months?|weeks?|days?|years?|[a-zμ]+)?"
+    rf"\(\s*(?P<a>{N})\s*(?P<ua>%|[a-zμ]+)?{_ARM_WORDS}{_VS}(?P<b>{N})\s*(?P<ub>%|months?|weeks?|days?|years?|[a-zμ]+)?{_ARM_WORDS}"
     rf"(?P<rest>[^()]*(?:\([^()]*\)[^()]*)*)\)",
     re.I,
 )

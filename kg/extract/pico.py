@@ -165,7 +165,8 @@ _NOT_SAMPLE_BEFORE = re.compile(
 )
 _THERAPY_CUE = re.compile(
     r"\b(?:treat|therap|receiv|administ|given|giving|randomi[sz]|versus|vs\b|compar|dose|dosing|"
-    r"mg\b|infusion|course|regimen|use of|using|efficacy|effect of|supplement|vaccin|injection)",
+    r"mg\b|infusion|course|regimen|use of|using|efficacy|effect of|supplement|vaccin|injection|"
+    r"underw|perform|procedure|surg|operat|implant|graft|irradiat|radiotherap|chemotherap|placebo)",
     re.I,
 )
 _COMPARATOR_BEFORE = re.compile(
@@ -329,7 +330,8 @@ def interventions(
         if (
             article.mesh_headings
             and ui not in by_ui
-            and not any(h.descriptor_ui == ui for h in article.mesh_headings)
+            and ui != PLACEBO  # NLM rarely indexes the placebo arm; the text names it plainly
+            and not any(_heading_ui(h, mesh) == ui for h in article.mesh_headings)
         ):
             continue
         old = by_ui.get(ui)
@@ -570,7 +572,7 @@ def _label(
     in the passive, the words before it ("Muscle disease developed in six patients")."""
     stripped = after.lstrip(" ,")
     offset = m.end() + (len(after) - len(stripped))
-    if _QUALIFIER.match(stripped):
+    if _QUALIFIER.match(stripped) or _PASSIVE_BEFORE.search(before):
         # "eradicated in 73 (97.3%) of the 75 evaluable patients receiving ofloxacin": the
         # words after say who, the words before say what
         p = _PASSIVE_BEFORE.search(before)
