@@ -22,6 +22,7 @@ demo: $(BIN)/.installed
 	$(BIN)/kg export --store $(STORE) -o out/kg.nq
 	$(BIN)/kg query --store $(STORE) --format table \
 	  'SELECT ?pmid ?year ?title WHERE { ?a fabio:hasPubMedId ?pmid ; dcterms:title ?title ; fabio:hasPublicationYear ?year ; a fabio:JournalArticle } ORDER BY DESC(?year) ?pmid LIMIT 10'
+	$(BIN)/kg evidence 23906502 --store $(STORE) --format table
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -32,6 +33,7 @@ test: lint
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_build.py
+	$(BIN)/python benchmarks/eval_extract.py
 
 clean:
 	rm -rf $(VENV) out/store out/*.ttl out/*.nq
