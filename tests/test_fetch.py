@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import socket
 import struct
@@ -606,6 +607,13 @@ def test_query_build_with_links_into_store(server: FakeEutils, tmp_path: Path) -
         " ?a fabio:hasPubMedId ?cited . ?b fabio:hasPubMedId ?citing }"
     )
     assert cited == {(p, q) for p in PMIDS[:40] for q in cited_by_of(p)}
+    # kg evidence reads each fetched article back from the graph, links and evidence included
+    evidence = [json.loads(cli("evidence", p, "--store", str(store)).stdout) for p in PMIDS[:40]]
+    for p, ev in zip(PMIDS[:40], evidence, strict=True):
+        assert (ev["pmid"], ev["title"]) == (p, EXPECTED[p].title)
+        assert ev["similar_articles"] == sorted(similar_of(p)[1:], key=int)
+        assert ev["cited_by"] == sorted(cited_by_of(p), key=int)
+    assert sum(1 for ev in evidence if ev["design"] or ev["outcomes"]) >= 5
     # the same query again, offline: the PMID list, records and links all come from the cache
     server.requests.clear()
     out = tmp_path / "again.xml"
