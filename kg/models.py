@@ -291,6 +291,7 @@ class Intervention:
     mesh: str | None = None
     courses: Summary | None = None
     span: Span | None = None
+    harms: bool = False  # NLM indexed its adverse effects (qualifier Q000009)
 
 
 @dataclass(frozen=True, slots=True)

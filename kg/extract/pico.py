@@ -33,6 +33,7 @@ DRUG_THERAPY, THERAPY = "Q000188", "Q000628"
 _CONDITION_QUALIFIERS = {"Q000188": "drug therapy", "Q000628": "therapy", "Q000601": "surgery",
                          "Q000532": "radiotherapy", "Q000178": "diet therapy"}
 _INTERVENTION_QUALIFIERS = {"Q000627": "therapeutic use", "Q000008": "administration & dosage"}
+_HARMS = {"Q000009": "adverse effects"}
 
 
 def _heading_ui(h: MeshHeading, mesh: MeshTable) -> str | None:
@@ -312,8 +313,17 @@ def interventions(
     by_ui: dict[str, Intervention] = {}
     for h in article.mesh_headings:
         ui = _heading_ui(h, mesh)
-        if ui and any(_qualifies(q, _INTERVENTION_QUALIFIERS) for q in h.qualifiers):
+        if ui and (
+            any(_qualifies(q, _INTERVENTION_QUALIFIERS) for q in h.qualifiers)
+            # a drug or procedure indexed for its adverse effects is what the study exposed people to
+            or (any(_qualifies(q, _HARMS) for q in h.qualifiers) and mesh.in_categories(ui, INTERVENTION_TREES))
+        ):
             by_ui[ui] = Intervention(text=h.descriptor_name, mesh=ui, found_by=("nlm:mesh-qualifier",))
+    harmed = {
+        ui for h in article.mesh_headings
+        if (ui := _heading_ui(h, mesh)) and any(_qualifies(q, _HARMS) for q in h.qualifiers)
+    }
+    by_ui = {ui: replace(iv, harms=True) if ui in harmed else iv for ui, iv in by_ui.items()}
     specific = [ui for ui in by_ui if not _is_class(ui, mesh)]
     if specific:
         # "Bronchodilator Agents", "Recombinant Proteins": classes NLM adds next to the agents

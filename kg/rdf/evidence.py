@@ -107,6 +107,8 @@ def evidence_quads(evidence: Evidence, *, iris: Iris) -> list[Quad]:
         w.add(n, RDF.type, KG.Intervention)
         w.add(n, RDFS.label, Literal(iv.text))
         w.add(n, KG.armRole, Literal(iv.role))
+        if iv.harms:
+            w.add(n, KG.harmsIndexed, Literal("true", datatype=XSD.boolean))
         if iv.abbreviation:
             w.add(n, KG.abbreviation, Literal(iv.abbreviation))
         w.mesh(n, iv.mesh)
