@@ -220,6 +220,34 @@ Record = Article | Deletion | Problem
 
 # --- Evidence: what extraction finds in an abstract (see DESIGN.md, "Evidence") -------------
 
+# The controlled list of study-design terms, in the order they are reported.
+DESIGN_TERMS = (
+    "randomized",
+    "controlled",
+    "placebo-controlled",
+    "double-blind",
+    "single-blind",
+    "open-label",
+    "crossover",
+    "prospective",
+    "retrospective",
+    "cohort",
+    "case-control",
+    "cross-sectional",
+    "case series",
+    "case report",
+    "single-centre",
+    "multicentre",
+    "systematic review",
+    "meta-analysis",
+    "post-hoc analysis",
+    "pilot",
+    "phase 1",
+    "phase 2",
+    "phase 3",
+    "phase 4",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -352,6 +380,7 @@ class Evidence:
 
 
 __all__ = [
+    "DESIGN_TERMS",
     "Abbreviation",
     "AbstractSection",
     "Affiliation",

@@ -13,37 +13,12 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, QuerySolutions, Variable
 
 from kg.errors import KgError
+from kg.models import DESIGN_TERMS
 from kg.rdf.iris import Iris
 from kg.rdf.namespaces import PREFIXES
 from kg.store import KgStore
 
 MESH_PREFIX = PREFIXES["mesh"]
-_DESIGN_ORDER = (
-    "randomized",
-    "controlled",
-    "placebo-controlled",
-    "double-blind",
-    "single-blind",
-    "open-label",
-    "crossover",
-    "prospective",
-    "retrospective",
-    "cohort",
-    "case-control",
-    "cross-sectional",
-    "case series",
-    "case report",
-    "single-centre",
-    "multicentre",
-    "systematic review",
-    "meta-analysis",
-    "post-hoc analysis",
-    "pilot",
-    "phase 1",
-    "phase 2",
-    "phase 3",
-    "phase 4",
-)
 
 
 class NotInStore(KgError):
@@ -134,7 +109,7 @@ def evidence_json(store: KgStore, pmid: str, *, iris: Iris) -> dict[str, Any]:
         raise NotInStore(f"no article {pmid} in the store", source=str(store.path), record=pmid)
     design = sorted(
         {_value(r["term"]) for r in rows(_DESIGN)},
-        key=lambda t: _DESIGN_ORDER.index(t) if t in _DESIGN_ORDER else 99,
+        key=lambda t: DESIGN_TERMS.index(t) if t in DESIGN_TERMS else 99,
     )
     pop = rows(_POPULATION)
     conditions = sorted(rows(_CONDITIONS), key=lambda r: _index(r["c"]))

@@ -11,35 +11,9 @@ from __future__ import annotations
 import re
 
 from kg.extract.text import BACKGROUND, CONCLUSIONS, Sentence
-from kg.models import Article, DesignFeature, Span
+from kg.models import DESIGN_TERMS, Article, DesignFeature, Span
 
-# The controlled list, in the order features are reported.
-TERMS = (
-    "randomized",
-    "controlled",
-    "placebo-controlled",
-    "double-blind",
-    "single-blind",
-    "open-label",
-    "crossover",
-    "prospective",
-    "retrospective",
-    "cohort",
-    "case-control",
-    "cross-sectional",
-    "case series",
-    "case report",
-    "single-centre",
-    "multicentre",
-    "systematic review",
-    "meta-analysis",
-    "post-hoc analysis",
-    "pilot",
-    "phase 1",
-    "phase 2",
-    "phase 3",
-    "phase 4",
-)
+TERMS = DESIGN_TERMS
 
 _PUBLICATION_TYPES: dict[str, tuple[str, ...]] = {
     "randomized controlled trial": ("randomized", "controlled"),
