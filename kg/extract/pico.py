@@ -34,6 +34,8 @@ _CONDITION_QUALIFIERS = {"Q000188": "drug therapy", "Q000628": "therapy", "Q0006
                          "Q000532": "radiotherapy", "Q000178": "diet therapy"}
 _INTERVENTION_QUALIFIERS = {"Q000627": "therapeutic use", "Q000008": "administration & dosage"}
 _HARMS = {"Q000009": "adverse effects"}
+_OUTCOME_QUALIFIERS = {"Q000209": "etiology", "Q000453": "epidemiology", "Q000139": "chemically induced",
+                       "Q000150": "complications", "Q000401": "mortality"}
 
 
 def _heading_ui(h: MeshHeading, mesh: MeshTable) -> str | None:
@@ -239,9 +241,12 @@ def conditions(
         old = by_ui.get(ui)
         if old is None:
             if article.mesh_headings and not any(
-                h.descriptor_ui == ui for h in article.mesh_headings
+                _heading_ui(h, mesh) == ui and not any(_qualifies(q, _OUTCOME_QUALIFIERS) for q in h.qualifiers)
+                for h in article.mesh_headings
             ):
-                continue  # indexed records: trust text terms only when NLM indexed them too
+                # indexed records: trust text terms only when NLM indexed them too, and not as
+                # something the study found (etiology, complications…: an outcome, not the condition)
+                continue
             by_ui[ui] = Condition(text=text, mesh=ui, found_by=("rule:mesh-text",), span=span)
         elif "rule:mesh-text" not in old.found_by:
             by_ui[ui] = replace(
