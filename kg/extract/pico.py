@@ -139,9 +139,10 @@ _KIND = (
     (re.compile(r"\bdied|death|mortality|fatal", re.I), "mortality"),
     (re.compile(r"surviv", re.I), "survival"),
     (
-        re.compile(r"respon|remission|improv|resol|clear|success|cure|heal|benefit", re.I),
+        re.compile(r"respon|remission|improv|resol|clear|success|cure|heal|benefit|stable disease", re.I),
         "response",
     ),
+    (re.compile(r"progress", re.I), "progression"),
 )
 _COURSES = re.compile(
     r"\bnumber of (?:[\w-]+\s+){0,3}?(?P<what>courses|cycles|infusions|sessions|doses|injections|"
@@ -568,10 +569,16 @@ def _stat_outcomes(
     return out
 
 
+_COUNT_VERB = re.compile(
+    r"\s*(?:progressed|died|relapsed|responded|recovered|improved|survived|deteriorated|recurred)\b", re.I
+)
+
+
 def _is_count_mention(m: re.Match[str], text: str) -> bool:
-    if not (m.group("noun") or m.group("den") or m.group("of")):
-        return False
-    if m.group("noun") is None and m.group("den") is None:
+    understood = (  # "… and 14 progressed on therapy": the people are understood
+        not m.group("of") and m.group("count")[0].isdigit() and _COUNT_VERB.match(text, m.end())
+    )
+    if m.group("noun") is None and m.group("den") is None and not understood:
         return False
     after = text[m.end() : m.end() + 12].lower()
     if re.match(r"\s*(?:years?|months?|weeks?|days?|mg|%|hours?)\b", after):
