@@ -114,13 +114,12 @@ def _comparison_values(rest: str) -> dict[str, object]:
     p = num.p_value(rest)
     if p:
         values["p_operator"], values["p_value"] = p
-    eff = num.effect_size(rest)
+    eff = num.effect_with_ci(rest)
     if eff:
-        values["effect_measure"], values["effect_value"] = eff
-    ci = num.confidence_interval(rest)
-    if ci:
-        values["ci_level"], lo, hi = ci
-        values["ci"] = (lo, hi)
+        values["effect_measure"], values["effect_value"], ci = eff
+        if ci:
+            values["ci_level"], lo, hi = ci
+            values["ci"] = (lo, hi)
     return values
 
 

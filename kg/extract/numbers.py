@@ -202,6 +202,21 @@ def effect_size(text: str) -> tuple[str, Decimal] | None:
     return (measure, value) if value is not None else None
 
 
+def effect_with_ci(text: str) -> tuple[str, Decimal, tuple[Decimal, Decimal, Decimal] | None] | None:
+    """An effect size and the confidence interval printed right after it (not another number's).
+
+    >>> effect_with_ci("70% [95% CI 50-83] vs 44%; hazard ratio 0·36, 95% CI 0·17-0·75; p=0·004")
+    ('HR', Decimal('0.36'), (Decimal('95'), Decimal('0.17'), Decimal('0.75')))
+    """
+    m = _EFFECT.search(text)
+    if not m:
+        return None
+    found = effect_size(text[m.start():])
+    if found is None:
+        return None
+    return found[0], found[1], confidence_interval(text[m.end():m.end() + 60])
+
+
 _MEAN_SD = re.compile(rf"({NUM})\s*(?:±|\+/-|\+-|\+/−)\s*({NUM})")
 
 

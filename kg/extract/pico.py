@@ -38,6 +38,11 @@ _OUTCOME_QUALIFIERS = {"Q000209": "etiology", "Q000453": "epidemiology", "Q00013
                        "Q000150": "complications", "Q000401": "mortality"}
 
 
+def _text_rule(span: Span | None) -> str:
+    """Matches in the abstract carry their span; title matches cannot (spans index the abstract)."""
+    return "rule:mesh-text" if span is not None else "rule:mesh-title"
+
+
 def _heading_ui(h: MeshHeading, mesh: MeshTable) -> str | None:
     """The descriptor's UI; old records name the descriptor without one."""
     return h.descriptor_ui or mesh.lookup(h.descriptor_name)
@@ -248,12 +253,12 @@ def conditions(
                 # indexed records: trust text terms only when NLM indexed them too, and not as
                 # something the study found (etiology, complications…: an outcome, not the condition)
                 continue
-            by_ui[ui] = Condition(text=text, mesh=ui, found_by=("rule:mesh-text",), span=span)
-        elif "rule:mesh-text" not in old.found_by:
+            by_ui[ui] = Condition(text=text, mesh=ui, found_by=(_text_rule(span),), span=span)
+        elif _text_rule(span) not in old.found_by:
             by_ui[ui] = replace(
-                old, text=text, found_by=(*old.found_by, "rule:mesh-text"), span=old.span or span
+                old, text=text, found_by=(*old.found_by, _text_rule(span)), span=old.span or span
             )
-    named = {ui for ui, c in by_ui.items() if "rule:mesh-text" in c.found_by}
+    named = {ui for ui, c in by_ui.items() if set(c.found_by) & {"rule:mesh-text", "rule:mesh-title"}}
     if named:
         # NLM lists every infection it indexed under "drug therapy"; the ones the text names
         # (and the major topics) are the study's conditions
@@ -367,16 +372,16 @@ def interventions(
             by_ui[ui] = Intervention(
                 text=text,
                 mesh=ui,
-                found_by=("rule:mesh-text",),
+                found_by=(_text_rule(span),),
                 span=span,
                 abbreviation=short,
                 role=role,
             )
-        elif "rule:mesh-text" not in old.found_by:
+        elif _text_rule(span) not in old.found_by:
             by_ui[ui] = replace(
                 old,
                 text=text,
-                found_by=(*old.found_by, "rule:mesh-text"),
+                found_by=(*old.found_by, _text_rule(span)),
                 span=old.span or span,
                 abbreviation=old.abbreviation or short,
                 role=role if old.role == "intervention" else old.role,
@@ -669,13 +674,13 @@ def _stats(region: str) -> dict[str, object]:
     p = num.p_value(region)
     if p:
         stats["p_operator"], stats["p_value"] = p
-    ci = num.confidence_interval(region)
-    if ci:
-        stats["ci_level"], lo, hi = ci
-        stats["ci"] = (lo, hi)
-    eff = num.effect_size(region)
+    # a CI is kept only with the effect it follows: "70% [95% CI 50-83] … HR 0·36, 95% CI 0·17-0·75"
+    eff = num.effect_with_ci(region)
     if eff:
-        stats["effect_measure"], stats["effect_value"] = eff
+        stats["effect_measure"], stats["effect_value"], ci = eff
+        if ci:
+            stats["ci_level"], lo, hi = ci
+            stats["ci"] = (lo, hi)
     t = re.search(
         rf"\b(median|mean)\s+(?:time|duration|follow-?up|interval|delay)[^.;]{{0,30}}?\b({num.NUM})\s*"
         r"(months?|weeks?|days?|years?|hours?)\b",

@@ -33,6 +33,18 @@ def is_pmid(value: str) -> bool:
     return bool(_PMID.match(value))
 
 
+_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+
+
+def is_doi(value: str) -> bool:
+    """A DOI as Crossref/DataCite mint them (NLM records sometimes carry a PII in the DOI slot).
+
+    >>> is_doi("10.1111/jdv.12223"), is_doi("51466")
+    (True, False)
+    """
+    return bool(_DOI.match(value))
+
+
 def is_mesh_ui(value: str) -> bool:
     return bool(_MESH_UI.match(value))
 

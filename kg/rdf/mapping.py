@@ -11,7 +11,7 @@ from __future__ import annotations
 from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.models import Article, Author, PubDate, RelatedArticle
-from kg.rdf.iris import Iris
+from kg.rdf.iris import Iris, is_doi
 from kg.rdf.namespaces import (
     CITO,
     DCTERMS,
@@ -102,7 +102,7 @@ def article_quads(article: Article, *, iris: Iris) -> list[Quad]:
     add(a, KG.pmidVersion, _int(article.version))
     text(a, KG.sourceFormat, article.source_format)
     text(a, KG.citationStatus, article.status)
-    if article.doi:
+    if article.doi and is_doi(article.doi):  # NLM sometimes files a PII as the DOI: not stated as one
         add(a, PRISM.doi, Literal(article.doi))
         add(a, SCHEMA.sameAs, iris.doi(article.doi))
     if article.pmc:
@@ -155,7 +155,7 @@ def article_quads(article: Article, *, iris: Iris) -> list[Quad]:
     for ref in article.references:
         if ref.pmid and ref.pmid.isdigit():
             add(a, CITO.cites, iris.article(ref.pmid))
-        elif ref.doi:
+        elif ref.doi and is_doi(ref.doi):
             add(a, CITO.cites, iris.doi(ref.doi))
     for rel in article.similar_articles:
         add(a, KG.similarTo, _related(g, rel, iris))
@@ -270,7 +270,7 @@ def _related(g: _Graph, rel: RelatedArticle, iris: Iris) -> NamedNode:
     g.text(r, KG.journalTitle, rel.journal)
     if rel.year is not None:
         g.add(r, FABIO.hasPublicationYear, Literal(f"{rel.year:04d}", datatype=XSD.gYear))
-    if rel.doi:
+    if rel.doi and is_doi(rel.doi):
         g.add(r, PRISM.doi, Literal(rel.doi))
         g.add(r, SCHEMA.sameAs, iris.doi(rel.doi))
     g.text(r, KG.citationText, rel.citation)
