@@ -1,0 +1,113 @@
+"""The web app of ``kg serve``, built by a factory: a SPARQL 1.1 Protocol endpoint and a
+linked-data front over one store.
+
+Starlette (ASGI) served by uvicorn: small, typed, well kept; plain functions as handlers, Jinja2
+templates (autoescaped), and nothing global — :func:`create_app` builds an app from settings, so
+tests and notebooks can make as many as they like.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from kg import __version__
+from kg.errors import KgError
+from kg.rdf.iris import Iris
+from kg.store import KgStore
+from kg.web import ld
+from kg.web.pages import MESH_BROWSER, Site
+from kg.web.pool import QueryPool
+from kg.web.responses import Context, HttpError, error_response
+from kg.web.settings import ServeSettings
+from kg.web.sparql import sparql
+
+log = logging.getLogger(__name__)
+
+
+def _templates(site: Site) -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("kg.web", "templates"),
+        autoescape=True,  # every page: values are escaped unless a template says otherwise
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(version=__version__, mesh_browser=MESH_BROWSER, local=site.local)
+    return Jinja2Templates(env=env)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, HttpError):
+        return error_response(request, exc.status, exc.message, headers=exc.headers)
+    if isinstance(exc, HTTPException):
+        return error_response(request, exc.status_code, exc.detail, headers=dict(exc.headers or {}))
+    raise exc
+
+
+async def _kg_error(request: Request, exc: Exception) -> Response:
+    log.error("%s", exc)
+    return error_response(request, 500, str(exc))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """Anything unexpected: logged with its traceback on the server, one line for the client."""
+    log.exception("error answering %s %s", request.method, request.url.path)
+    return error_response(request, 500, "the server failed to answer this request")
+
+
+def create_app(settings: ServeSettings) -> Starlette:
+    """A Starlette app serving ``settings.store`` as linked data under ``settings.base_iri``.
+
+    The query workers start with the app (its lifespan) and stop with it.
+    """
+    store = KgStore(settings.store, create=False, read_only=True)
+    site = Site(store, Iris(settings.base_iri), cache_size=settings.cache_size)
+    pool = QueryPool(
+        settings.store,
+        size=settings.query_workers,
+        timeout=settings.query_timeout,
+        max_bytes=settings.max_result_bytes,
+        base_iri=settings.base_iri,
+    )
+    static = resources.files("kg.web") / "static"
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await run_in_threadpool(pool.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(pool.close)
+
+    routes = [
+        Route("/", ld.home, name="home"),
+        Route("/sparql", sparql, methods=["GET", "POST"], name="sparql"),
+        Route("/search", ld.search, name="search"),
+        Route("/mesh/{ui}", ld.mesh, name="mesh"),
+        Route("/.well-known/void", ld.void, name="void"),
+        Mount("/static", StaticFiles(directory=str(static)), name="static"),
+        Route("/{path:path}", ld.resource, name="resource"),
+    ]
+    handlers: dict[Any, Any] = {
+        HttpError: _http_error,
+        HTTPException: _http_error,
+        KgError: _kg_error,
+        Exception: _server_error,
+    }
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+    app.state.kg = Context(settings=settings, site=site, pool=pool, templates=_templates(site))
+    return app

@@ -1,0 +1,599 @@
+"""kg serve, started for real (``python -m kg serve`` under uvicorn on 127.0.0.1, a free port):
+the SPARQL endpoint through real clients (SPARQLWrapper, rdflib's SPARQLStore), the linked-data
+front and its errors through requests, and the HTML pages in headless Chromium (skipped where
+Debian's ``chromium`` is not installed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import rdflib
+import requests
+from click.testing import CliRunner
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from SPARQLWrapper import CSV, JSON, JSONLD, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
+
+from kg.cli import main
+
+TESTS = Path(__file__).parent
+DATA = TESTS / "data"
+SEED = DATA / "seed" / "000_e84263704ca7bb66.txt"
+GOLD_RECORDS = sorted((DATA / "gold" / "records").glob("*.xml"))
+BASE = "https://w3id.org/kg/id/"
+ARTICLE = f"{BASE}pubmed/23906502"
+TITLE = "Clinical efficacy of intravenous immunoglobulins for the treatment of dermatomyositis skin lesions without muscle disease"
+DCT = rdflib.Namespace("http://purl.org/dc/terms/")
+KG = rdflib.Namespace("https://w3id.org/kg/ontology#")
+VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+TITLE_QUERY = "SELECT ?pmid ?title WHERE { ?a fabio:hasPubMedId ?pmid ; dcterms:title ?title ; a fabio:JournalArticle } ORDER BY ?pmid"
+SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+TIMEOUT_S = 1.5
+MAX_RESULT_MB = 0.05  # 52 kB: a SELECT of every triple is larger
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("serve") / "store"
+    result = CliRunner().invoke(
+        main, ["build", str(SEED), *map(str, GOLD_RECORDS), "--store", str(store)]
+    )
+    assert result.exit_code == 0, result.output
+    return store
+
+
+@pytest.fixture(scope="module")
+def server(store_dir: Path) -> Iterator[str]:
+    """``kg serve`` in a subprocess; its URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kg",
+            "serve",
+            "--store",
+            str(store_dir),
+            "--port",
+            str(port),
+            "--query-timeout",
+            str(TIMEOUT_S),
+            "--max-result-mb",
+            str(MAX_RESULT_MB),
+            "--query-workers",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "KG_BASE_IRI": BASE},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{url}/sparql", headers={"Accept": "text/turtle"}, timeout=2)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    err = process.stderr.read().decode() if process.stderr else ""
+                    pytest.fail(f"kg serve did not start: {err}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wrapper(server: str, query: str, fmt: str, *, method: str | None = None) -> SPARQLWrapper:
+    w = SPARQLWrapper(f"{server}/sparql")
+    w.setQuery(query)
+    w.setReturnFormat(fmt)
+    if method:
+        w.setMethod(method)
+    return w
+
+
+# --- the SPARQL endpoint, through real clients -------------------------------------------------
+
+
+def test_sparqlwrapper_select_in_every_results_format(server: str) -> None:
+    query = (
+        "PREFIX fabio: <http://purl.org/spar/fabio/> PREFIX dcterms: <http://purl.org/dc/terms/> "
+        + TITLE_QUERY
+    )
+    data = wrapper(server, query, JSON).query().convert()
+    pmids = [b["pmid"]["value"] for b in data["results"]["bindings"]]
+    assert "23906502" in pmids and len(pmids) == 13
+    seed = next(b for b in data["results"]["bindings"] if b["pmid"]["value"] == "23906502")
+    assert seed["title"]["value"] == TITLE
+
+    xml = wrapper(server, query, XML).query().convert()
+    assert len(xml.getElementsByTagName("result")) == 13
+    csv = wrapper(server, query, CSV).query()
+    assert csv.response.headers["Content-Type"].startswith("text/csv")
+    assert csv.convert().decode().splitlines()[0] == "pmid,title"
+    tsv = wrapper(server, query, TSV).query()
+    assert tsv.convert().decode().splitlines()[0] == "?pmid\t?title"
+
+
+def test_sparqlwrapper_post_ask_and_graph_queries(server: str) -> None:
+    ask = wrapper(server, 'ASK { ?a fabio:hasPubMedId "23906502" }', JSON, method=POST)
+    assert ask.query().convert()["boolean"] is True
+    construct = f"CONSTRUCT {{ <{ARTICLE}> ?p ?o }} WHERE {{ <{ARTICLE}> ?p ?o }}"
+    turtle = wrapper(server, construct, TURTLE).query()
+    assert turtle.response.headers["Content-Type"].startswith("text/turtle")
+    g = rdflib.Graph().parse(data=turtle.convert(), format="turtle")
+    assert (rdflib.URIRef(ARTICLE), DCT.title, rdflib.Literal(TITLE)) in g
+    for fmt in (JSONLD, RDFXML):
+        other = wrapper(server, construct, fmt).query().convert()
+        assert set(other) == set(g), fmt  # blank-node free, so the same triples
+    describe = wrapper(server, f"DESCRIBE <{ARTICLE}>", TURTLE).query().convert()
+    assert TITLE.encode() in describe
+
+
+def test_rdflib_sparqlstore(server: str) -> None:
+    for method in ("GET", "POST"):
+        graph = rdflib.Graph(store=SPARQLStore(f"{server}/sparql", method=method))
+        rows = list(
+            graph.query(f"SELECT ?t WHERE {{ <{ARTICLE}> <http://purl.org/dc/terms/title> ?t }}")
+        )
+        assert [str(r[0]) for r in rows] == [TITLE]
+        triples = set(graph.triples((rdflib.URIRef(ARTICLE), None, None)))
+        assert (rdflib.URIRef(ARTICLE), DCT.title, rdflib.Literal(TITLE)) in triples
+
+
+def test_protocol_bodies_and_dataset_parameters(server: str) -> None:
+    query = 'SELECT ?t WHERE { ?a fabio:hasPubMedId "23906502" ; dcterms:title ?t }'
+    as_form = requests.post(
+        f"{server}/sparql",
+        data={"query": query},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=10,
+    )
+    as_body = requests.post(
+        f"{server}/sparql",
+        data=query.encode(),
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/json"},
+        timeout=10,
+    )
+    for r in (as_form, as_body):
+        assert r.status_code == 200, r.text
+        assert r.json()["results"]["bindings"][0]["t"]["value"] == TITLE
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    one = requests.get(
+        f"{server}/sparql",
+        params={"query": count, "default-graph-uri": f"{BASE}graph/pubmed/23906502"},
+        headers={"Accept": "text/csv"},
+        timeout=10,
+    )
+    assert one.text.splitlines()[1] == "383"
+    named = requests.get(
+        f"{server}/sparql",
+        params={
+            "query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+            "named-graph-uri": f"{BASE}graph/metadata",
+        },
+        headers={"Accept": "text/csv"},
+        timeout=10,
+    )
+    assert named.text.splitlines()[1:] == [f"{BASE}graph/metadata"]
+    fmt = requests.get(f"{server}/sparql", params={"query": query, "format": "csv"}, timeout=10)
+    assert fmt.headers["Content-Type"].startswith("text/csv")
+
+
+def test_updates_are_refused(server: str) -> None:
+    update = "INSERT DATA { <http://x/a> <http://x/b> <http://x/c> }"
+    assert requests.post(f"{server}/sparql", data={"update": update}, timeout=10).status_code == 403
+    assert (
+        requests.post(
+            f"{server}/sparql",
+            data=update,
+            headers={"Content-Type": "application/sparql-update"},
+            timeout=10,
+        ).status_code
+        == 403
+    )
+    assert (
+        requests.get(f"{server}/sparql", params={"update": update}, timeout=10).status_code == 403
+    )
+    as_query = requests.get(
+        f"{server}/sparql",
+        params={"query": update},
+        headers={"Accept": "application/json"},
+        timeout=10,
+    )
+    assert as_query.status_code == 400 and "does not parse" in as_query.json()["error"]["message"]
+    other = requests.post(
+        f"{server}/sparql", data=b"{}", headers={"Content-Type": "application/json"}, timeout=10
+    )
+    assert other.status_code == 415
+    with pytest.raises(Exception, match="403"):
+        wrapper(server, update, JSON, method=POST).query()
+    count = requests.get(
+        f"{server}/sparql",
+        params={"query": "ASK { <http://x/a> ?p ?o }"},
+        headers={"Accept": "application/json"},
+        timeout=10,
+    )
+    assert count.json()["boolean"] is False
+
+
+def test_errors_come_in_the_format_asked_for(server: str) -> None:
+    bad = {"query": "SELECT ?x WHERE { ?x ?y }"}
+    as_json = requests.get(
+        f"{server}/sparql",
+        params=bad,
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=10,
+    )
+    assert as_json.status_code == 400
+    assert as_json.headers["Content-Type"].startswith("application/sparql-results+json")
+    assert "does not parse" in as_json.json()["error"]["message"]
+    as_html = requests.get(
+        f"{server}/sparql", params=bad, headers={"Accept": "text/html"}, timeout=10
+    )
+    assert as_html.status_code == 400 and as_html.headers["Content-Type"].startswith("text/html")
+    assert "does not parse" in as_html.text and "Traceback" not in as_html.text
+    with pytest.raises(QueryBadFormed):
+        wrapper(server, bad["query"], JSON).query()
+    none = requests.get(
+        f"{server}/sparql", params={"query": "ASK {}"}, headers={"Accept": "image/png"}, timeout=10
+    )
+    assert none.status_code == 406 and "available" in none.text
+    twice = requests.get(
+        f"{server}/sparql?query=ASK%7B%7D&query=ASK%7B%7D",
+        headers={"Accept": "application/json"},
+        timeout=10,
+    )
+    assert twice.status_code == 400
+
+
+def test_time_limit_kills_the_query_and_the_endpoint_goes_on(server: str) -> None:
+    start = time.monotonic()
+    slow = requests.get(
+        f"{server}/sparql",
+        params={"query": SLOW_QUERY},
+        headers={"Accept": "application/json"},
+        timeout=30,
+    )
+    elapsed = time.monotonic() - start
+    assert slow.status_code == 503
+    assert f"limit of {TIMEOUT_S:g} s" in slow.json()["error"]["message"]
+    assert elapsed < 15  # stopped, not run to its end (which would take hours)
+    for _ in range(3):  # the killed worker's slot starts a new one
+        ok = requests.get(
+            f"{server}/sparql",
+            params={"query": "ASK { ?s ?p ?o }"},
+            headers={"Accept": "application/json"},
+            timeout=30,
+        )
+        assert ok.status_code == 200 and ok.json()["boolean"] is True
+
+
+def test_result_size_limit(server: str) -> None:
+    big = requests.get(
+        f"{server}/sparql",
+        params={"query": "SELECT * WHERE { ?s ?p ?o }"},
+        headers={"Accept": "text/csv"},
+        timeout=30,
+    )
+    assert big.status_code == 400
+    assert "larger than this endpoint's limit" in big.text
+    small = requests.get(
+        f"{server}/sparql",
+        params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 10"},
+        headers={"Accept": "text/csv"},
+        timeout=30,
+    )
+    assert small.status_code == 200 and len(small.text.splitlines()) == 11
+
+
+def test_home_page(server: str) -> None:
+    home = requests.get(server + "/", headers={"Accept": "text/html"}, timeout=10)
+    assert home.status_code == 200 and "Clinical evidence from PubMed" in home.text
+    assert home.text.count('href="/pubmed/') == 13
+
+
+def test_service_description_and_query_page(server: str) -> None:
+    sd = requests.get(f"{server}/sparql", headers={"Accept": "text/turtle"}, timeout=10)
+    g = rdflib.Graph().parse(data=sd.text, format="turtle")
+    assert (rdflib.URIRef(f"{server}/sparql"), rdflib.RDF.type, SD.Service) in g
+    page = requests.get(f"{server}/sparql", headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200 and "<textarea" in page.text
+    query = "SELECT ?a ?title WHERE { ?a fabio:hasPubMedId ?pmid ; dcterms:title ?title ; a fabio:JournalArticle }"
+    results = requests.get(
+        f"{server}/sparql", params={"query": query}, headers={"Accept": "text/html"}, timeout=10
+    )
+    assert (
+        results.status_code == 200
+        and TITLE in results.text
+        and 'href="/pubmed/23906502"' in results.text
+    )
+
+
+# --- the linked-data front -------------------------------------------------------------------------
+
+
+def test_article_as_turtle_like_curl(server: str, store_dir: Path) -> None:
+    """``curl -H 'Accept: text/turtle' http://127.0.0.1:PORT/pubmed/23906502``."""
+    r = requests.get(f"{server}/pubmed/23906502", headers={"Accept": "text/turtle"}, timeout=10)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/turtle")
+    assert "Accept" in r.headers.get("Vary", "")
+    got = rdflib.Graph().parse(data=r.text, format="turtle")
+    article = rdflib.URIRef(ARTICLE)
+    assert (article, DCT.title, rdflib.Literal(TITLE)) in got
+    counts = {int(o) for o in got.objects(None, KG["count"])}
+    assert {19, 4, 10} <= counts
+    import pyoxigraph
+
+    local = pyoxigraph.Store.read_only(str(store_dir))
+    graph = pyoxigraph.NamedNode(f"{BASE}graph/pubmed/23906502")
+    assert len(got) >= sum(1 for _ in local.quads_for_pattern(None, None, None, graph))
+
+
+def test_content_negotiation_and_suffixes(server: str) -> None:
+    graphs = {}
+    for accept, suffix, fmt in (
+        ("text/turtle", ".ttl", "turtle"),
+        ("application/n-triples", ".nt", "nt"),
+        ("application/ld+json", ".jsonld", "json-ld"),
+    ):
+        by_accept = requests.get(
+            f"{server}/pubmed/23906502", headers={"Accept": accept}, timeout=10
+        )
+        by_suffix = requests.get(
+            f"{server}/pubmed/23906502{suffix}", headers={"Accept": "text/html"}, timeout=10
+        )
+        for r in (by_accept, by_suffix):
+            assert r.status_code == 200 and r.headers["Content-Type"].startswith(accept)
+        a = rdflib.Graph().parse(data=by_accept.content, format=fmt)
+        b = rdflib.Graph().parse(data=by_suffix.content, format=fmt)
+        assert set(a) == set(b)
+        graphs[fmt] = set(a)
+    assert graphs["turtle"] == graphs["nt"] == graphs["json-ld"]
+    preferred = requests.get(
+        f"{server}/pubmed/23906502",
+        headers={"Accept": "application/ld+json;q=0.5, text/turtle;q=0.9"},
+        timeout=10,
+    )
+    assert preferred.headers["Content-Type"].startswith("text/turtle")
+    html = requests.get(
+        f"{server}/pubmed/23906502",
+        headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+        timeout=10,
+    )
+    assert html.headers["Content-Type"].startswith("text/html") and "19/27 (70%)" in html.text
+    anything = requests.get(f"{server}/pubmed/23906502", headers={"Accept": "*/*"}, timeout=10)
+    assert anything.headers["Content-Type"].startswith("text/turtle")
+    head = requests.head(f"{server}/pubmed/23906502", headers={"Accept": "text/turtle"}, timeout=10)
+    assert head.status_code == 200 and not head.content
+
+
+def test_every_kind_of_minted_iri_resolves(server: str) -> None:
+    for path, expect in (
+        ("/pubmed/23906502/study/1", "kg:Study"),
+        ("/pubmed/23906502/outcome/1", "major response"),
+        ("/pubmed/23906502/span/508-558", "Nineteen patients (70%) exhibited a major response"),
+        ("/graph/pubmed/23906502", TITLE),
+        ("/graph/metadata", "void:Dataset"),
+        ("/dataset", "void:Dataset"),
+        ("/pubmed/37799613", "ProDERM"),  # known only from the seed's "Cited by" list
+    ):
+        r = requests.get(server + path, headers={"Accept": "text/turtle"}, timeout=10)
+        assert r.status_code == 200, path
+        assert expect in r.text, path
+        rdflib.Graph().parse(data=r.text, format="turtle")
+        page = requests.get(server + path, headers={"Accept": "text/html"}, timeout=10)
+        assert page.status_code == 200, path
+        assert page.headers["Content-Type"].startswith("text/html"), path
+
+
+def test_not_found_and_not_acceptable(server: str) -> None:
+    for accept, kind in (
+        ("text/html", "text/html"),
+        ("application/json", "application/json"),
+        ("text/turtle", "text/turtle"),
+    ):
+        r = requests.get(f"{server}/pubmed/1", headers={"Accept": accept}, timeout=10)
+        assert r.status_code == 404 and r.headers["Content-Type"].startswith(kind), accept
+        assert "Traceback" not in r.text
+    turtle = requests.get(f"{server}/pubmed/1", headers={"Accept": "text/turtle"}, timeout=10)
+    assert len(rdflib.Graph().parse(data=turtle.text, format="turtle")) == 0  # a comment only
+    assert (
+        json.loads(
+            requests.get(
+                f"{server}/nothing/here", headers={"Accept": "application/json"}, timeout=10
+            ).text
+        )["error"]["status"]
+        == 404
+    )
+    assert (
+        requests.get(
+            f"{server}/pubmed/23906502", headers={"Accept": "image/png"}, timeout=10
+        ).status_code
+        == 406
+    )
+    assert requests.get(f"{server}/mesh/D999999", timeout=10).status_code == 404
+    assert requests.get(f"{server}/mesh/not-a-ui", timeout=10).status_code == 404
+    assert requests.post(f"{server}/pubmed/23906502", timeout=10).status_code == 405
+
+
+def test_void_description(server: str) -> None:
+    r = requests.get(f"{server}/.well-known/void", headers={"Accept": "text/turtle"}, timeout=10)
+    assert r.status_code == 200
+    g = rdflib.Graph().parse(data=r.text, format="turtle")
+    dataset = rdflib.URIRef(f"{BASE}dataset")
+    assert (dataset, rdflib.RDF.type, VOID.Dataset) in g
+    assert (dataset, VOID.sparqlEndpoint, rdflib.URIRef(f"{server}/sparql")) in g
+    assert int(g.value(dataset, VOID.triples)) > 6000
+    page = requests.get(f"{server}/.well-known/void", headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200 and "void:sparqlEndpoint" in page.text
+
+
+def test_search_binds_its_words(server: str) -> None:
+    found = requests.get(
+        f"{server}/search", params={"q": "Immunoglobulins dermatomyositis"}, timeout=10
+    )
+    assert found.status_code == 200 and 'href="/pubmed/23906502"' in found.text
+    for hostile in (
+        '"} } DROP ALL ; SELECT * { ?s ?p ?o',
+        "<script>alert(1)</script>",
+        "') || true || ('",
+    ):
+        r = requests.get(f"{server}/search", params={"q": hostile}, timeout=10)
+        assert r.status_code == 200, hostile
+        assert "<script>alert" not in r.text
+        assert "/pubmed/" not in r.text.split("<ol", 1)[-1]  # nothing matched
+    assert requests.get(f"{server}/search", params={"q": "x" * 501}, timeout=10).status_code == 400
+
+
+def test_mesh_page_lists_the_articles(server: str) -> None:
+    r = requests.get(f"{server}/mesh/D003882", timeout=10)
+    assert r.status_code == 200
+    assert "Dermatomyositis" in r.text and 'href="/pubmed/23906502"' in r.text
+    assert "https://meshb.nlm.nih.gov/record/ui?ui=D003882" in r.text
+    indexed = requests.get(f"{server}/mesh/D006801", timeout=10)  # Humans: NLM indexing
+    assert indexed.status_code == 200 and indexed.text.count('href="/pubmed/') >= 10
+
+
+# --- the HTML pages in a real browser ------------------------------------------------------------
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+CHROMIUM = _chromium()
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="headless Chromium is not installed (Debian: apt-get install -y chromium)",
+)
+
+
+def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    return subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
+    )
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.hrefs.append(value)
+
+
+@needs_chromium
+def test_article_page_in_chromium(server: str, tmp_path: Path) -> None:
+    dom = chromium(tmp_path / "profile", "--dump-dom", f"{server}/pubmed/23906502").stdout
+    assert f"<h1>{TITLE}</h1>" in dom
+    assert "19/27 (70%)" in dom and "10/19 (53%)" in dom
+    mark = re.search(r'<mark class="outcome" id="span-508-558"[^>]*>([^<]*)</mark>', dom)
+    assert mark and mark.group(1) == "Nineteen patients (70%) exhibited a major response"
+    assert 'href="https://meshb.nlm.nih.gov/record/ui?ui=D003882"' in dom
+    assert "Similar articles" in dom and 'href="/pubmed/7932419"' in dom
+
+    links = _Links()
+    links.feed(dom)
+    local = sorted(
+        {
+            h
+            for h in links.hrefs
+            if urlsplit(urljoin(server + "/", h)).netloc == urlsplit(server).netloc
+        }
+    )
+    assert len(local) >= 15
+    for href in local:
+        r = requests.get(
+            urljoin(server + "/pubmed/23906502", href), headers={"Accept": "text/html"}, timeout=10
+        )
+        assert r.status_code == 200, href
+
+    shot = tmp_path / "article.png"
+    chromium(
+        tmp_path / "profile",
+        "--hide-scrollbars",
+        "--window-size=1280,2400",
+        f"--screenshot={shot}",
+        f"{server}/pubmed/23906502",
+    )
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
+    keep = os.environ.get("KG_SCREENSHOT")  # a copy for people: KG_SCREENSHOT=out/seed-article.png
+    if keep:
+        Path(keep).write_bytes(data)
+
+
+@needs_chromium
+def test_other_pages_render_in_chromium(server: str, tmp_path: Path) -> None:
+    """The study, MeSH and search pages in the browser (the home, query, VoID and error pages
+    are checked over HTTP above: one browser start each is the cost here)."""
+    pages = {
+        "/pubmed/23906502/study/1": "19/27 (70%)",
+        "/mesh/D003882": "Dermatomyositis",
+        "/search?q=immunoglobulins": TITLE,
+    }
+
+    def dump(item: tuple[int, str]) -> str:
+        i, path = item
+        return chromium(tmp_path / f"profile{i}", "--dump-dom", server + path).stdout
+
+    with ThreadPoolExecutor(max_workers=len(pages)) as pool:
+        doms = dict(zip(pages, pool.map(dump, enumerate(pages)), strict=True))
+    for path, expect in pages.items():
+        assert expect in doms[path], path
+        assert "<main>" in doms[path] and "Traceback" not in doms[path], path
+
+
+def test_serve_without_a_store_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["serve", "--store", str(tmp_path / "none"), "--port", "0"])
+    assert result.exit_code == 3
+    assert "no store here" in result.output and "Traceback" not in result.output
