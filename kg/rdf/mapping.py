@@ -102,7 +102,8 @@ def article_quads(article: Article, *, iris: Iris) -> list[Quad]:
     add(a, KG.pmidVersion, _int(article.version))
     text(a, KG.sourceFormat, article.source_format)
     text(a, KG.citationStatus, article.status)
-    if article.doi and is_doi(article.doi):  # NLM sometimes files a PII as the DOI: not stated as one
+    # NLM sometimes files a PII in the DOI slot: that is not a DOI, and the graph does not say it is
+    if article.doi and is_doi(article.doi):
         add(a, PRISM.doi, Literal(article.doi))
         add(a, SCHEMA.sameAs, iris.doi(article.doi))
     if article.pmc:
