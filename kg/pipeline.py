@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+import tempfile
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pyoxigraph import NamedNode, Quad
+from pyoxigraph import Quad
 
 from kg import __version__
 from kg.config import Settings
 from kg.errors import InputError
-from kg.extract import extract
-from kg.mesh import MeshTable
-from kg.models import Article, Deletion, Problem, Record
-from kg.rdf.evidence import evidence_quads
+from kg.models import Problem, Record
 from kg.rdf.iris import Iris
-from kg.rdf.mapping import article_quads
 from kg.rdf.metadata import BuildInfo, DatasetStats, SourceFile, metadata_quads
+from kg.shard import Runner, ShardResult, build_shard
 from kg.sources.files import read_file
-from kg.store import KgStore
+from kg.store import AppliedFile, KgStore
 
 log = logging.getLogger(__name__)
 
-BATCH = 500  # articles written to the store per transaction
+LOAD_QUADS = 1_000_000  # quads of consecutive shards bulk-loaded together
 
 
 @dataclass
@@ -43,6 +43,7 @@ class BuildReport:
     failed_files: list[InputError] = field(default_factory=list)
     triples: int = 0  # quads in the store after the build
     graphs: int = 0  # article graphs in the store after the build
+    skipped: list[tuple[Path, AppliedFile]] = field(default_factory=list)  # applied before
 
     @property
     def ok(self) -> bool:
@@ -61,66 +62,83 @@ def build(
     strict: bool = False,
     on_record: Callable[[], None] | None = None,
     read: Callable[[Path], Iterable[Record]] = read_file,
+    runner: Runner | None = None,
+    skip_applied: bool = False,
+    shard_dir: Path | None = None,
+    check: Callable[[str, list[Quad]], list[str]] | None = None,
 ) -> BuildReport:
     """Parse, map and upsert every record of ``inputs`` into ``store``; apply deletions.
 
     Bad records and unreadable files are reported and skipped (``strict`` stops instead);
     everything readable still lands. ``read`` yields one input's records (default
     :func:`read_file`; ``kg fetch`` passes one that adds E-utilities links).
+
+    Each file becomes a sorted N-Quads shard (:func:`kg.shard.build_shard`), in this process
+    or, with ``runner``, on local processes or a Dask cluster; shards are applied in input
+    order with the bulk loader, so a later record of a PMID replaces an earlier one and
+    DeleteCitation removes, as in one pass over the records. Every applied file is recorded in
+    the store; ``skip_applied`` skips those recorded before. Shards are written under
+    ``shard_dir`` (default: beside the store) and removed once applied.
+
+    ``check`` sees each article's quads before they are written (``kg build --validate``; see
+    :func:`kg.shard.build_shard`); it runs in this process, so a ``runner`` is not used then.
     """
     iris = Iris(settings.base_iri)
-    mesh = MeshTable.default()
     report = BuildReport()
-    pending: dict[NamedNode, list[Quad]] = {}
     sources: list[SourceFile] = []
+    applied = store.applied_files() if skip_applied else {}
+    queued: deque[SourceFile | None] = deque()  # the hash of each file sent to be built
 
-    def flush() -> None:
-        if pending:
-            store.replace_graphs(pending)
-            pending.clear()
+    def todo() -> Iterator[Path]:
+        for path in inputs:
+            source = _source_file(path) if path.is_file() else None
+            done = applied.get(source.sha256) if source is not None else None
+            if done is not None:
+                log.info("%s: already applied (%s, %s); skipped", path, done.name,
+                         done.applied_at)
+                report.skipped.append((path, done))
+                continue
+            queued.append(source)
+            yield path
 
-    for path in inputs:
-        report.files += 1
-        try:
-            for record in read(path):
-                if on_record is not None:
-                    on_record()
-                if isinstance(record, Article):
-                    report.articles += 1
-                    report.books += record.is_book
-                    graph = iris.graph(record.pmid)
-                    pending.pop(graph, None)  # keep insertion order = input order
-                    pending[graph] = article_quads(record, iris=iris) + _evidence(
-                        record, iris=iris, mesh=mesh, report=report
-                    )
-                    if len(pending) >= BATCH:
-                        flush()
-                elif isinstance(record, Deletion):
-                    report.deletions += 1
-                    graph = iris.graph(record.pmid)
-                    was_pending = pending.pop(graph, None) is not None
-                    if store.remove_graph(graph) or was_pending:
-                        report.deleted += 1
-                else:
-                    report.problems.append(record)
-                    log.debug("%s", record)
-                    if strict:
-                        raise BuildAborted(
-                            record.message, source=record.source, record=record.where
-                        )
-        except BuildAborted:
-            flush()
-            raise
-        except InputError as exc:
-            report.failed_files.append(exc)
-            log.debug("%s", exc)
-            if strict:
-                flush()
-                raise
-            continue
-        sources.append(_source_file(path))
-    flush()
+    with contextlib.ExitStack() as stack:
+        out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(
+            prefix=".kg-shards-", dir=shard_dir or store.path.parent
+        )))
+        results: Generator[ShardResult, None, None]
+        if runner is None or read is not read_file or check is not None:
+            results = (
+                build_shard(p, base_iri=iris.base, out_dir=out_dir, name=f"{i:06d}",
+                            strict=strict, read=read, on_record=on_record, check=check)
+                for i, p in enumerate(todo())
+            )
+        else:
+            results = runner(todo(), base_iri=iris.base, out_dir=out_dir, strict=strict)
+            if on_record is not None:
+                results = _ticking(results, on_record)
+        stack.enter_context(contextlib.closing(results))
+        applier = _Applier(store, iris=iris, report=report)
+        for result in results:
+            source = queued.popleft()
+            applier.apply(result, source if result.error is None else None)
+            if result.aborted:
+                applier.flush()
+                problem = result.problems[-1]
+                raise BuildAborted(problem.message, source=problem.source, record=problem.where)
+            error = result.input_error()
+            if error is not None:
+                report.failed_files.append(error)
+                if strict:
+                    applier.flush()
+                    raise error
+            elif source is not None:
+                sources.append(source)
+        applier.flush()
 
+    if report.skipped and not report.files:  # everything was applied before: leave it as it is
+        report.graphs = sum(1 for g in store.named_graphs() if g != iris.metadata_graph())
+        report.triples = len(store)
+        return report
     report.graphs = sum(1 for g in store.named_graphs() if g != iris.metadata_graph())
     info = BuildInfo(
         sources=tuple(sources),
@@ -148,17 +166,69 @@ def build(
     return report
 
 
-def _evidence(article: Article, *, iris: Iris, mesh: MeshTable, report: BuildReport) -> list[Quad]:
-    """The evidence quads; a failure of extraction costs the evidence, never the record."""
-    try:
-        return evidence_quads(extract(article, mesh=mesh), iris=iris)
-    except Exception as exc:
-        log.debug("extraction failed on %s", article.pmid, exc_info=True)
-        report.problems.append(Problem(
-            source=article.source or "?", where=f"PMID {article.pmid}",
-            message=f"evidence extraction failed ({type(exc).__name__}: {exc}); record kept",
-        ))
-        return []
+class _Applier:
+    """Applies shards in input order: drops the graphs each replaces or deletes, bulk-loads it.
+
+    Consecutive shards are loaded together up to :data:`LOAD_QUADS` quads, since each bulk load
+    has a fixed cost (a fraction of a second) that many small files would otherwise pay; a file
+    that touches a graph still waiting to be loaded first loads what waits.
+    """
+
+    def __init__(self, store: KgStore, *, iris: Iris, report: BuildReport) -> None:
+        self.store = store
+        self.iris = iris
+        self.report = report
+        self.shards: list[Path] = []
+        self.waiting: set[str] = set()  # PMIDs whose graphs are in ``shards``
+        self.quads = 0
+        self.sources: list[SourceFile] = []  # recorded as applied once their shards are loaded
+
+    def apply(self, result: ShardResult, source: SourceFile | None) -> None:
+        report, iris = self.report, self.iris
+        report.files += 1
+        report.articles += result.articles
+        report.books += result.books
+        report.deletions += result.deletions
+        report.problems.extend(result.problems)
+        for p in result.problems:
+            log.debug("%s", p)
+        touched = set(result.pmids).union(result.deleted)
+        if not self.waiting.isdisjoint(touched):
+            self.flush()
+        # A DeleteCitation counts as a removal when the article was there: read earlier in the
+        # same file (counted by the shard), or in the store before this file.
+        report.deleted += result.deleted_here + sum(
+            self.store.has_graph(iris.graph(p)) for p in result.deleted_unseen
+        )
+        self.store.remove_graphs(iris.graph(p) for p in touched)
+        if result.shard is not None:
+            self.shards.append(result.shard)
+            self.waiting.update(result.pmids)
+            self.quads += result.quads
+        if source is not None:
+            self.sources.append(source)
+        if self.quads >= LOAD_QUADS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.shards:
+            self.store.load_nquads(*self.shards)
+            for shard in self.shards:
+                shard.unlink(missing_ok=True)
+        if self.sources:
+            self.store.mark_applied(self.sources)
+        self.shards, self.waiting, self.quads, self.sources = [], set(), 0, []
+
+
+def _ticking(
+    results: Generator[ShardResult, None, None], tick: Callable[[], None]
+) -> Generator[ShardResult, None, None]:
+    """Progress for shards built elsewhere: one tick per record, as each file is applied."""
+    with contextlib.closing(results):
+        for result in results:
+            for _ in range(result.records):
+                tick()
+            yield result
 
 
 def _source_file(path: Path) -> SourceFile:

@@ -1,0 +1,403 @@
+"""One input file → one sorted N-Quads shard: the unit of work of every build.
+
+:func:`build_shard` reads one file, extracts and maps each article, and writes the last version
+of each article's named graph to a gzipped N-Quads shard, sorted and unique, with its counts,
+problems and deletions. It needs no store, so any engine can run it: :func:`kg.pipeline.build`
+calls it in-process, on a local process pool (:class:`LocalRunner`) or on an existing Dask
+distributed cluster (:class:`DaskRunner`), and applies the shards to the store in input order.
+
+Memory stays flat whatever the size of the file: records stream; each article is serialized
+as soon as it is mapped; N-Quads are held only up to :data:`RUN_BYTES` before a sorted run goes
+to disk; the runs are merged (``heapq.merge``) into the shard. What is kept per file is one
+small entry per PMID (which run holds its last version) — needed so that a later record of a
+PMID replaces an earlier one, and a ``DeleteCitation`` drops it, exactly as in record order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import heapq
+import logging
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.context import BaseContext
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from pyoxigraph import Quad, RdfFormat, serialize
+
+from kg.errors import InputError, KgError, UsageError
+from kg.extract import extract
+from kg.mesh import MeshTable
+from kg.models import Article, Deletion, Problem, Record
+from kg.rdf.evidence import evidence_quads
+from kg.rdf.iris import Iris
+from kg.rdf.mapping import article_quads
+from kg.sources.files import read_file
+
+log = logging.getLogger(__name__)
+
+SHARD_SUFFIX = ".nq.gz"
+#: N-Quads bytes held in memory before they are sorted and written as one run.
+RUN_BYTES = 32 << 20
+#: Runs merged at once (open files); more runs are merged in several passes.
+MAX_FANIN = 64
+_WRITE_LINES = 4096  # lines joined per write to the gzip stream
+
+
+@dataclass(frozen=True, slots=True)
+class ShardResult:
+    """What :func:`build_shard` wrote and read; small, picklable, no quads in it."""
+
+    input: str  # the input file as given
+    shard: Path | None  # sorted, unique, gzipped N-Quads; None when no article graph is left
+    quads: int  # lines in the shard
+    records: int  # records read (articles, deletions and problems)
+    articles: int  # article records read (a PMID read twice counts twice)
+    books: int
+    deletions: int  # PMIDs listed in DeleteCitation
+    pmids: tuple[str, ...]  # the graphs in the shard: the last version of each PMID read
+    deleted: tuple[str, ...]  # PMIDs whose last record here is a DeleteCitation: graphs to drop
+    deleted_here: int  # DeleteCitations that dropped an article read earlier in this file
+    deleted_unseen: tuple[str, ...]  # PMIDs deleted before any article of theirs in this file
+    problems: tuple[Problem, ...]  # records skipped, extraction failures, fatal read errors
+    error: Problem | None = None  # the file could not be read at all (an InputError)
+    aborted: bool = False  # ``strict``: reading stopped at ``problems[-1]``
+
+    def input_error(self) -> InputError | None:
+        """``error`` as the InputError the file raised."""
+        if self.error is None:
+            return None
+        return InputError(self.error.message, source=self.error.source or None,
+                          record=self.error.where)
+
+
+def build_shard(
+    path: Path,
+    *,
+    base_iri: str,
+    out_dir: Path,
+    name: str | None = None,
+    strict: bool = False,
+    read: Callable[[Path], Iterable[Record]] = read_file,
+    on_record: Callable[[], None] | None = None,
+    check: Callable[[str, list[Quad]], list[str]] | None = None,
+) -> ShardResult:
+    """Parse, extract and map one input file into a sorted N-Quads shard in ``out_dir``.
+
+    The shard holds the last version of every article read, each in its own named graph, and
+    nothing of a PMID whose last record is a DeleteCitation; the same file gives the same bytes.
+    Bad records are returned as problems (``strict`` stops at the first); a file that cannot be
+    read gives ``error``. ``name`` names the shard (default: from ``path``). ``check`` sees each
+    article's quads (``kg build --validate``); with ``strict``, an article it finds fault with
+    is left out.
+    """
+    iris = Iris(base_iri)
+    mesh = MeshTable.default()
+    stem = name or _shard_name(path)
+    runs = _RunWriter(out_dir, stem)
+    batch: dict[str, bytes] = {}  # PMID → N-Quads of its graph, for the run being collected
+    held = 0  # bytes in ``batch``
+    last: dict[str, int] = {}  # PMID → 2 × run of its last record, + 1 when that is an article
+    unseen: list[str] = []
+    problems: list[Problem] = []
+    records = articles = books = deletions = deleted_here = 0
+    error: Problem | None = None
+    aborted = False
+    try:
+        for record in read(path):
+            records += 1
+            if on_record is not None:
+                on_record()
+            if isinstance(record, Article):
+                articles += 1
+                books += record.is_book
+                graph = article_quads(record, iris=iris) + _evidence(
+                    record, iris=iris, mesh=mesh, problems=problems
+                )
+                if check is not None and check(record.pmid, graph) and strict:
+                    continue  # --validate --strict: a graph that breaks its shapes stays out
+                blob = serialize(graph, format=RdfFormat.N_QUADS) or b""
+                held += len(blob) - len(batch.pop(record.pmid, b""))
+                batch[record.pmid] = blob
+                last[record.pmid] = 2 * runs.count + 1
+                if held >= RUN_BYTES:
+                    runs.write(batch)
+                    batch, held = {}, 0
+            elif isinstance(record, Deletion):
+                deletions += 1
+                before = last.get(record.pmid)
+                if before is None:
+                    unseen.append(record.pmid)
+                elif before & 1:
+                    deleted_here += 1
+                held -= len(batch.pop(record.pmid, b""))
+                last[record.pmid] = 2 * runs.count
+            else:
+                problems.append(record)
+                log.debug("%s", record)
+                if strict:
+                    aborted = True
+                    break
+    except InputError as exc:
+        log.debug("%s", exc)
+        error = Problem(source=exc.source or "", message=exc.message, where=exc.record,
+                        fatal=True)
+    if batch:
+        runs.write(batch)
+    # A run's graph is stale when its PMID has a record in a later run.
+    stale = [
+        {_graph_term(iris, p) for p in pmids if last[p] >> 1 != k}
+        for k, pmids in enumerate(runs.pmids)
+    ]
+    shard, quads = runs.merge(stale)
+    return ShardResult(
+        input=str(path),
+        shard=shard,
+        quads=quads,
+        records=records,
+        articles=articles,
+        books=books,
+        deletions=deletions,
+        pmids=tuple(sorted(p for p, v in last.items() if v & 1)),
+        deleted=tuple(sorted(p for p, v in last.items() if not v & 1)),
+        deleted_here=deleted_here,
+        deleted_unseen=tuple(unseen),
+        problems=tuple(problems),
+        error=error,
+        aborted=aborted,
+    )
+
+
+def _evidence(
+    article: Article, *, iris: Iris, mesh: MeshTable, problems: list[Problem]
+) -> list[Quad]:
+    """The evidence quads; a failure of extraction costs the evidence, never the record."""
+    try:
+        return evidence_quads(extract(article, mesh=mesh), iris=iris)
+    except Exception as exc:
+        log.debug("extraction failed on %s", article.pmid, exc_info=True)
+        problems.append(Problem(
+            source=article.source or "?", where=f"PMID {article.pmid}",
+            message=f"evidence extraction failed ({type(exc).__name__}: {exc}); record kept",
+        ))
+        return []
+
+
+def _shard_name(path: Path) -> str:
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    return f"{path.name.split('.')[0] or 'input'}-{digest}"
+
+
+def _graph_term(iris: Iris, pmid: str) -> bytes:
+    return f"<{iris.graph(pmid).value}>".encode()
+
+
+class _RunWriter:
+    """Sorted runs of N-Quads lines on disk, merged at the end into one gzipped shard."""
+
+    def __init__(self, out_dir: Path, stem: str) -> None:
+        self.out_dir = out_dir
+        self.stem = stem
+        self.paths: list[Path] = []  # every run written, merged ones included
+        self.pmids: list[list[str]] = []  # the PMIDs whose graphs each first-pass run holds
+
+    @property
+    def count(self) -> int:
+        """First-pass runs written so far."""
+        return len(self.pmids)
+
+    def _new(self) -> Path:
+        path = self.out_dir / f".{self.stem}.run{len(self.paths):05d}"
+        self.paths.append(path)
+        return path
+
+    def write(self, batch: dict[str, bytes]) -> None:
+        lines: list[bytes] = []
+        for blob in batch.values():
+            lines += blob.split(b"\n")[:-1]  # each blob ends with a newline
+        lines.sort()
+        with self._new().open("wb") as fh:
+            fh.write(b"\n".join(lines))
+            fh.write(b"\n")
+        self.pmids.append(list(batch))
+
+    def merge(self, stale: list[set[bytes]]) -> tuple[Path | None, int]:
+        """Merge the runs (dropping stale graphs and repeated lines) into the shard."""
+        sources: list[tuple[Path, set[bytes]]] = list(zip(self.paths, stale, strict=True))
+        try:
+            while len(sources) > MAX_FANIN:  # more runs than files to keep open: pre-merge
+                group, sources = sources[:MAX_FANIN], sources[MAX_FANIN:]
+                path = self._new()
+                with path.open("wb") as fh:
+                    _merge_into(group, fh.write)
+                sources.append((path, set()))
+            if not sources:
+                return None, 0
+            shard = self.out_dir / f"{self.stem}{SHARD_SUFFIX}"
+            tmp = self.out_dir / f".{self.stem}{SHARD_SUFFIX}.tmp"
+            with tmp.open("wb") as raw, gzip.GzipFile(
+                filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0
+            ) as gz:
+                quads = _merge_into(sources, gz.write)
+            if not quads:
+                tmp.unlink()
+                return None, 0
+            os.replace(tmp, shard)
+            return shard, quads
+        finally:
+            for path in self.paths:
+                path.unlink(missing_ok=True)
+
+
+def _merge_into(sources: list[tuple[Path, set[bytes]]], write: Callable[[bytes], object]) -> int:
+    """Write the sorted union of the runs to ``out``, each line once; return the lines written."""
+    with contextlib.ExitStack() as stack:
+        streams = [_lines(stack.enter_context(p.open("rb")), drop) for p, drop in sources]
+        n = 0
+        previous = b""
+        pending: list[bytes] = []
+        for line in heapq.merge(*streams):
+            if line == previous:
+                continue
+            previous = line
+            pending.append(line)
+            if len(pending) >= _WRITE_LINES:
+                write(b"".join(pending))
+                n += len(pending)
+                pending.clear()
+        write(b"".join(pending))
+        return n + len(pending)
+
+
+def _lines(fh: IO[bytes], drop: set[bytes]) -> Iterator[bytes]:
+    if not drop:
+        yield from fh
+        return
+    for line in fh:  # ``… <graph> .\n``: the graph is the line's last IRI
+        if line[line.rindex(b"<") : -3] not in drop:
+            yield line
+
+
+# --- engines: who runs build_shard --------------------------------------------------------
+
+
+class Runner(Protocol):
+    """Runs :func:`build_shard` over ``paths``; yields the results in input order."""
+
+    def __call__(
+        self, paths: Iterable[Path], *, base_iri: str, out_dir: Path, strict: bool
+    ) -> Generator[ShardResult, None, None]: ...
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class LocalRunner:
+    """``workers`` processes on this machine, started by a fork server (a clean process that
+    loaded kg once: workers start fast and inherit no store handle or thread), else spawned.
+
+    At most ``2 × workers`` files are in flight, so finished shards waiting to be merged stay
+    few whatever the number of inputs.
+    """
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise UsageError(f"--workers must be at least 1, not {workers}")
+        self.workers = workers
+
+    def __call__(
+        self, paths: Iterable[Path], *, base_iri: str, out_dir: Path, strict: bool
+    ) -> Generator[ShardResult, None, None]:
+        ctx: BaseContext
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            server = multiprocessing.get_context("forkserver")
+            server.set_forkserver_preload([__name__])
+            ctx = server
+        else:
+            ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        try:
+            yield from _in_order(
+                paths,
+                lambda i, p: pool.submit(
+                    build_shard, p, base_iri=base_iri, out_dir=out_dir, name=f"{i:06d}",
+                    strict=strict,
+                ),
+                window=2 * self.workers,
+            )
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskRunner:
+    """The workers of an existing Dask distributed cluster at ``scheduler`` (tcp://HOST:PORT).
+
+    Inputs and ``out_dir`` must be paths every worker and this machine see (a shared file
+    system); they are sent as absolute paths.
+    """
+
+    def __init__(self, scheduler: str) -> None:
+        self.scheduler = scheduler
+
+    def __call__(
+        self, paths: Iterable[Path], *, base_iri: str, out_dir: Path, strict: bool
+    ) -> Generator[ShardResult, None, None]:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise UsageError(
+                "--engine dask needs Dask distributed: pip install 'kg[dask]'"
+            ) from exc
+        try:
+            client = Client(self.scheduler, timeout=30)
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler: {exc}",
+                             source=self.scheduler) from exc
+        with client:
+            threads = max(1, sum(client.nthreads().values()))
+            out = out_dir.resolve()
+
+            def submit(i: int, p: Path) -> Any:
+                return client.submit(
+                    build_shard, p.resolve(), base_iri=base_iri, out_dir=out, name=f"{i:06d}",
+                    strict=strict, pure=False,
+                )
+
+            yield from _in_order(paths, submit, window=2 * threads)
+
+
+def _in_order(
+    paths: Iterable[Path], submit: Callable[[int, Path], Any], *, window: int
+) -> Generator[ShardResult, None, None]:
+    """Keep ``window`` jobs in flight; yield their results in submission order."""
+    todo = iter(enumerate(paths))
+    flight: deque[Future[ShardResult]] = deque()
+    try:
+        while True:
+            while len(flight) < window and (job := next(todo, None)) is not None:
+                flight.append(submit(*job))
+            if not flight:
+                return
+            future = flight.popleft()
+            try:
+                result: ShardResult = future.result()
+            except KgError:
+                raise
+            except Exception as exc:  # a worker died (out of memory?) or the cluster failed
+                raise KgError(f"building a shard failed: {type(exc).__name__}: {exc}") from exc
+            yield result
+    finally:
+        for future in flight:
+            future.cancel()
