@@ -138,9 +138,10 @@ def build(
     import os
 
     from kg.pipeline import build as run_build
+    from kg.pipeline import check_update_order
     from kg.shard import DaskRunner, LocalRunner, Runner, default_workers
     from kg.sources.files import expand
-    from kg.store import KgStore
+    from kg.store import KgStore, read_applied
 
     settings = Settings.from_env(base_iri=base_iri, store=store_path)
     files = expand(list(inputs), recursive=recursive)
@@ -158,6 +159,8 @@ def build(
         n = min(workers or default_workers(), len(files))
         if n > 1:
             runner = LocalRunner(n)
+    if not force:  # before the store is opened: a refusal leaves it untouched and unlocked
+        check_update_order(files, read_applied(settings.store))
     store = KgStore(settings.store)
     checker = None
     if validate_graphs:

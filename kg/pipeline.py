@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -17,7 +18,7 @@ from pyoxigraph import Quad
 
 from kg import __version__
 from kg.config import Settings
-from kg.errors import InputError
+from kg.errors import InputError, UsageError
 from kg.models import Problem, Record
 from kg.rdf.iris import Iris
 from kg.rdf.metadata import BuildInfo, DatasetStats, SourceFile, metadata_quads
@@ -87,6 +88,8 @@ def build(
     report = BuildReport()
     sources: list[SourceFile] = []
     applied = store.applied_files() if skip_applied else {}
+    if skip_applied:
+        check_update_order(inputs, applied)
     queued: deque[SourceFile | None] = deque()  # the hash of each file sent to be built
 
     def todo() -> Iterator[Path]:
@@ -235,6 +238,40 @@ def _source_file(path: Path) -> SourceFile:
     with path.open("rb") as fh:
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
     return SourceFile(name=path.name, sha256=digest, size=path.stat().st_size)
+
+
+#: NLM's baseline and daily update files: pubmed{YY}n{NNNN}.xml(.gz), numbered in the order they
+#: apply (a year's updates continue its baseline's numbers).
+_NLM_FILE = re.compile(r"^pubmed(\d{2})n(\d{4})\.xml(?:\.gz)?$")
+
+
+def check_update_order(inputs: list[Path], applied: dict[str, AppliedFile]) -> None:
+    """Refuse NLM files out of their order: an older update applied after a newer one would
+    bring back older versions of its records (and records deleted since).
+
+    Files named otherwise are not checked; a file applied before (by name) is skipped by the
+    build, not refused. Raises :class:`UsageError` naming both files; ``--force`` skips this.
+    """
+    done = {a.name for a in applied.values()}
+    newest: tuple[tuple[int, int], str, str] | None = None  # (order, name, where it came from)
+    for a in applied.values():
+        if (m := _NLM_FILE.match(a.name)) and (newest is None or _order(m) > newest[0]):
+            newest = (_order(m), a.name, f"applied to this store on {a.applied_at}")
+    for path in inputs:
+        m = _NLM_FILE.match(path.name)
+        if m is None or path.name in done:
+            continue
+        if newest is not None and _order(m) < newest[0]:
+            raise UsageError(
+                f"{path}: {path.name} comes before {newest[1]} ({newest[2]}); NLM's files "
+                "apply in number order, and an older one would bring back older versions of "
+                "its records. Give them in order, or --force to apply it anyway"
+            )
+        newest = (_order(m), path.name, "given before it")
+
+
+def _order(m: re.Match[str]) -> tuple[int, int]:
+    return int(m.group(1)), int(m.group(2))
 
 
 def _build_time(inputs: list[Path]) -> datetime:

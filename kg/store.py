@@ -112,17 +112,7 @@ class KgStore:
 
     def applied_files(self) -> dict[str, AppliedFile]:
         """The input files applied to this store so far, by SHA-256."""
-        path = self.path / MANIFEST
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            entries = [AppliedFile(**e) for e in data["applied"]]
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise StoreError(
-                f"unreadable record of applied files: {exc}", source=str(path)
-            ) from exc
-        return {e.sha256: e for e in entries}
+        return read_applied(self.path)
 
     def mark_applied(self, files: Iterable[_InputFile]) -> None:
         """Add files to the record of applied files (once per SHA-256), written atomically."""
@@ -142,6 +132,20 @@ class KgStore:
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
             raise StoreError(f"cannot record applied files: {exc}", source=str(self.path)) from exc
+
+
+def read_applied(store_path: Path) -> dict[str, AppliedFile]:
+    """The record of the input files applied to the store at ``store_path``, by SHA-256;
+    read without opening the store (it needs no lock)."""
+    path = store_path / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = [AppliedFile(**e) for e in data["applied"]]
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"unreadable record of applied files: {exc}", source=str(path)) from exc
+    return {e.sha256: e for e in entries}
 
 
 class _InputFile(Protocol):

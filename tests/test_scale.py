@@ -259,3 +259,24 @@ def test_one_new_file_among_applied_ones_is_applied(tmp_path: Path) -> None:
     out = kg("build", str(RANKING), str(new), "--store", str(store))
     assert "1 files" in out and out.count("already applied") == 1
     assert titles(store, pmid_of(r1)) == ["From the new file"]
+
+
+def test_nlm_files_out_of_order_are_refused(tmp_path: Path) -> None:
+    r1 = _RECORDS[0]
+    older = pubmed_file(tmp_path / "pubmed26n1301.xml", retitled(r1, "Older"))
+    newer = pubmed_file(tmp_path / "pubmed26n1302.xml", retitled(r1, "Newer"))
+    store = tmp_path / "store"
+    out = kg("build", str(newer), str(older), "--store", str(store), expect=2)
+    assert "pubmed26n1301.xml comes before pubmed26n1302.xml (given before it)" in out
+    assert not store.exists() or not graphs(store)
+    kg("build", str(newer), "--store", str(store))
+    out = kg("build", str(older), "--store", str(store), expect=2)
+    assert "comes before pubmed26n1302.xml (applied to this store on" in out and "--force" in out
+    assert titles(store, pmid_of(r1)) == ["Newer"]
+    # a newer file goes on; a file applied before is skipped, not refused; --force overrides
+    newest = pubmed_file(tmp_path / "pubmed26n1303.xml.gz", b"")
+    newest.write_bytes(gzip.compress(pubmed_file(tmp_path / "x.xml", retitled(r1, "Newest")).read_bytes()))
+    out = kg("build", str(newer), str(newest), "--store", str(store))
+    assert "1 files" in out and titles(store, pmid_of(r1)) == ["Newest"]
+    kg("build", str(older), "--store", str(store), "--force")
+    assert titles(store, pmid_of(r1)) == ["Older"]
