@@ -40,6 +40,40 @@ base_iri_option = click.option(
 )
 
 
+def retry_options(*, timeout: float, faults: str, wait: str) -> Callable[[F], F]:
+    """--timeout, --retries and --backoff, for a command that talks HTTP."""
+    options = (
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=timeout,
+            show_default=True,
+            help="Seconds to wait for each answer.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            default=5,
+            show_default=True,
+            help=f"Retries of a request after {faults}.",
+        ),
+        click.option(
+            "--backoff",
+            type=click.FloatRange(min=0),
+            default=1.0,
+            show_default=True,
+            help=f"Seconds before the first retry, doubled at each ({wait}).",
+        ),
+    )
+
+    def decorate(func: F) -> F:
+        for option in reversed(options):  # as if stacked in this order above ``func``
+            func = option(func)
+        return func
+
+    return decorate
+
+
 def handle_errors(func: F) -> F:
     """Report a KgError in one line and exit with its code (a traceback only with --debug)."""
 
@@ -468,27 +502,7 @@ def _list_questions(queries: dict[str, Any]) -> str:
     help="E-utilities base URL [default: $KG_EUTILS_URL or "
     "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/].",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=30.0,
-    show_default=True,
-    help="Seconds to wait for each answer.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Retries of a request after a fault.",
-)
-@click.option(
-    "--backoff",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    help="Seconds before the first retry, doubled at each (with jitter).",
-)
+@retry_options(timeout=30.0, faults="a fault", wait="with jitter")
 @click.option(
     "--workers",
     type=click.IntRange(1, 10),
@@ -690,26 +704,8 @@ def fetch(
     show_default=True,
     help="Query parameter naming the graph (Virtuoso's is graph-uri).",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait for each answer.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Retries of a request after 429, 5xx or a connection fault.",
-)
-@click.option(
-    "--backoff",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    help="Seconds before the first retry, doubled at each (or the server's Retry-After).",
+@retry_options(
+    timeout=60.0, faults="429, 5xx or a connection fault", wait="or the server's Retry-After"
 )
 @handle_errors
 def publish(
