@@ -78,7 +78,9 @@ def build(
     or, with ``runner``, on local processes or a Dask cluster; shards are applied in input
     order with the bulk loader, so a later record of a PMID replaces an earlier one and
     DeleteCitation removes, as in one pass over the records. Every applied file is recorded in
-    the store; ``skip_applied`` skips those recorded before. Shards are written under
+    the store; ``skip_applied`` skips those recorded before (whether NLM's files come in their
+    order is the caller's to check, with :func:`check_update_order`, before it opens the
+    store: ``kg build`` does). Shards are written under
     ``shard_dir`` (default: beside the store) and removed once applied.
 
     ``check`` sees each article's quads before they are written (``kg build --validate``; see
@@ -88,8 +90,6 @@ def build(
     report = BuildReport()
     sources: list[SourceFile] = []
     applied = store.applied_files() if skip_applied else {}
-    if skip_applied:
-        check_update_order(inputs, applied)
     queued: deque[SourceFile | None] = deque()  # the hash of each file sent to be built
 
     def todo() -> Iterator[Path]:
@@ -138,11 +138,10 @@ def build(
                 sources.append(source)
         applier.flush()
 
+    report.graphs = sum(1 for g in store.named_graphs() if g != iris.metadata_graph())
     if report.skipped and not report.files:  # everything was applied before: leave it as it is
-        report.graphs = sum(1 for g in store.named_graphs() if g != iris.metadata_graph())
         report.triples = len(store)
         return report
-    report.graphs = sum(1 for g in store.named_graphs() if g != iris.metadata_graph())
     info = BuildInfo(
         sources=tuple(sources),
         time=_build_time(inputs),
@@ -200,10 +199,10 @@ class _Applier:
             self.flush()
         # A DeleteCitation counts as a removal when the article was there: read earlier in the
         # same file (counted by the shard), or in the store before this file.
-        report.deleted += result.deleted_here + sum(
-            self.store.has_graph(iris.graph(p)) for p in result.deleted_unseen
+        report.deleted += result.deleted_here + self.store.remove_graphs(
+            iris.graph(p) for p in result.deleted_unseen
         )
-        self.store.remove_graphs(iris.graph(p) for p in touched)
+        self.store.remove_graphs(iris.graph(p) for p in touched.difference(result.deleted_unseen))
         if result.shard is not None:
             self.shards.append(result.shard)
             self.waiting.update(result.pmids)

@@ -80,9 +80,6 @@ class KgStore:
         except (OSError, SyntaxError) as exc:
             raise StoreError(f"cannot load: {exc}", source=str(files.current)) from exc
 
-    def has_graph(self, graph: NamedNode) -> bool:
-        return self.store.contains_named_graph(graph)
-
     def remove_graphs(self, graphs: Iterable[NamedNode]) -> int:
         """Drop each named graph that is there; return how many were."""
         return sum(self.remove_graph(g) for g in graphs)
