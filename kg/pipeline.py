@@ -18,7 +18,7 @@ from pyoxigraph import Quad
 
 from kg import __version__
 from kg.config import Settings
-from kg.errors import InputError, UsageError
+from kg.errors import InputError, StoreError, UsageError
 from kg.models import Problem, Record
 from kg.rdf.iris import Iris
 from kg.rdf.metadata import BuildInfo, DatasetStats, SourceFile, metadata_quads
@@ -105,9 +105,14 @@ def build(
             yield path
 
     with contextlib.ExitStack() as stack:
-        out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(
-            prefix=".kg-shards-", dir=shard_dir or store.path.parent
-        )))
+        where = shard_dir or store.path.parent
+        try:
+            out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(
+                prefix=".kg-shards-", dir=where
+            )))
+        except OSError as exc:
+            message = f"cannot write shards there: {exc.strerror}"
+            raise StoreError(message, source=str(where)) from exc
         results: Generator[ShardResult, None, None]
         if runner is None or read is not read_file or check is not None:
             results = (

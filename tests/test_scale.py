@@ -178,6 +178,12 @@ def test_dask_cluster_gives_the_same_export_as_local(one_worker: bytes, tmp_path
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kg-shards")] == []
 
 
+def test_shard_dir_that_is_not_there_is_named(tmp_path: Path) -> None:
+    out = kg("build", str(RANKING), "--store", str(tmp_path / "s"), "--shard-dir",
+             str(tmp_path / "nowhere"), expect=3)
+    assert f"kg: error: {tmp_path / 'nowhere'}: cannot write shards there" in out
+
+
 def test_dask_options_are_checked(tmp_path: Path) -> None:
     out = kg("build", str(RANKING), "--engine", "dask", "--store", str(tmp_path / "s"), expect=2)
     assert "--scheduler" in out
@@ -274,8 +280,8 @@ def test_nlm_files_out_of_order_are_refused(tmp_path: Path) -> None:
     assert "comes before pubmed26n1302.xml (applied to this store on" in out and "--force" in out
     assert titles(store, pmid_of(r1)) == ["Newer"]
     # a newer file goes on; a file applied before is skipped, not refused; --force overrides
-    newest = pubmed_file(tmp_path / "pubmed26n1303.xml.gz", b"")
-    newest.write_bytes(gzip.compress(pubmed_file(tmp_path / "x.xml", retitled(r1, "Newest")).read_bytes()))
+    newest = tmp_path / "pubmed26n1303.xml.gz"
+    newest.write_bytes(gzip.compress(pubmed_file(tmp_path / "n.xml", retitled(r1, "Newest")).read_bytes()))
     out = kg("build", str(newer), str(newest), "--store", str(store))
     assert "1 files" in out and titles(store, pmid_of(r1)) == ["Newest"]
     kg("build", str(older), "--store", str(store), "--force")
