@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kg.models import AbstractSection, Article
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = ROOT.parent / "shared" / "data" / "corpora"
@@ -78,3 +81,73 @@ def iter_docs(name: str, *, directory: Path = DEFAULT_DIR) -> Iterator[Doc]:
 def split(docs: list[Doc]) -> tuple[list[Doc], list[Doc]]:
     """(train, dev)."""
     return [d for d in docs if not d.dev], [d for d in docs if d.dev]
+
+
+# --- a corpus document as kg reads a PubMed record -----------------------------------------
+
+_HEADING = re.compile(r"^(?:ABSTRACT\.)?([A-Z][A-Za-z &/,-]{2,40}?)\s*:+\s*")
+_PARAGRAPHS = re.compile(r"\n\s*\n|\n(?=ABSTRACT\.)")
+
+
+@dataclass(frozen=True)
+class AsArticle:
+    """A corpus document turned into the :class:`Article` kg extracts from, and the way back.
+
+    ``title`` is ``text[title_start:title_end]``; each abstract section's text starts at
+    ``section_starts[i]`` in the corpus text. :meth:`to_text` maps an offset of the article
+    (title or ``abstract_text``) back to the corpus text, so predictions score on its offsets.
+    """
+
+    article: Article
+    title_start: int
+    section_starts: tuple[int, ...]
+
+    def to_text(self, where: str, offset: int) -> int:
+        if where == "title":
+            return self.title_start + offset
+        at = 0
+        for section, start in zip(self.article.abstract, self.section_starts, strict=True):
+            if offset <= at + len(section.text):
+                return start + (offset - at)
+            at += len(section.text) + 1
+        raise ValueError(f"offset {offset} is past the abstract")
+
+
+def as_article(doc: Doc) -> AsArticle:
+    """The document as a PubMed record without NLM indexing: title, then labelled sections."""
+    text = doc.text
+    title_start, title_end = 0, doc.title_end
+    if text.startswith("TITLE:"):
+        body = text[6:doc.title_end] if doc.title_end > 6 else ""
+        lead = len(body) - len(body.lstrip())
+        title_start = 6 + lead
+    title = text[title_start:title_end].strip()
+    title_end = title_start + len(title)
+    sections: list[AbstractSection] = []
+    starts: list[int] = []
+    pos = doc.title_end
+    for part in _chunks(text, pos):
+        p_start, p_end = part
+        chunk = text[p_start:p_end]
+        label = None
+        m = _HEADING.match(chunk)
+        if m and len(m.group(1)) > 2 and m.group(1).upper() == m.group(1):
+            label = m.group(1).strip()
+            p_start += m.end()
+            chunk = text[p_start:p_end]
+        lead = len(chunk) - len(chunk.lstrip())
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        sections.append(AbstractSection(text=chunk, label=label))
+        starts.append(p_start + lead)
+    article = Article(pmid=doc.pmid, source=doc.source, title=title or None, abstract=tuple(sections))
+    return AsArticle(article=article, title_start=title_start, section_starts=tuple(starts))
+
+
+def _chunks(text: str, pos: int) -> Iterator[tuple[int, int]]:
+    start = pos
+    for m in _PARAGRAPHS.finditer(text, pos):
+        yield start, m.start()
+        start = m.end()
+    yield start, len(text)
