@@ -17,10 +17,20 @@ from types import ModuleType
 import pytest
 
 from kg.errors import InputError
-from kg.mesh import GENERIC_LABELS, MeshMatch, MeshTable, MeshTerm, label_variants, normalize
+from kg.mesh import (
+    GENERIC_LABELS,
+    MeshConcept,
+    MeshMatch,
+    MeshTable,
+    MeshTerm,
+    label_variants,
+    normalize,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "kg" / "data" / "mesh.tsv.gz"
+SHIPPED_TERMS = ROOT / "kg" / "data" / "mesh-terms.tsv.gz"
+SHIPPED_CONCEPTS = ROOT / "kg" / "data" / "mesh-scr.tsv.gz"
 SHARED_MESH = ROOT.parent / "shared" / "data" / "mesh"
 
 IVIG = "D016756"  # Immunoglobulins, Intravenous
@@ -61,6 +71,7 @@ def test_ivig_and_dermatomyositis_with_offsets(mesh: MeshTable) -> None:
     found = mesh.find(text)
     assert found == [
         MeshMatch(27, 54, "intravenous immunoglobulins", IVIG, "Immunoglobulins, Intravenous"),
+        MeshMatch(56, 60, "IVIg", IVIG, "Immunoglobulins, Intravenous"),  # an entry term
         MeshMatch(66, 81, "dermatomyositis", DERMATOMYOSITIS, "Dermatomyositis"),
     ]
     assert all(text[m.start : m.end] == m.text for m in found)
@@ -123,9 +134,12 @@ def test_shipped_table_shape(mesh: MeshTable) -> None:
     descriptors = [t for t in terms if t.ui.startswith("D")]
     qualifiers = [t for t in terms if t.ui.startswith("Q")]
     assert len(descriptors) == 30532 + 2 and len(qualifiers) == 76 and len(mesh) == len(terms)
-    assert sum(1 for t in descriptors if t.trees) == 28261
+    # tree numbers from MeSH 2024 by UI: all but the descriptors created since have some
+    assert sum(1 for t in descriptors if t.trees) == 30170
     assert not any(t.trees for t in qualifiers)
     assert SHIPPED.stat().st_size < 1_000_000
+    extras = sum(p.stat().st_size for p in (SHIPPED_TERMS, SHIPPED_CONCEPTS))
+    assert SHIPPED.stat().st_size + extras < 8_000_000
     raw = gzip.decompress(SHIPPED.read_bytes()).decode("utf-8").splitlines()
     assert raw == sorted(raw) and all(line.count("\t") == 2 for line in raw)
 
@@ -357,3 +371,76 @@ def test_shipped_table_is_what_the_script_builds(tmp_path: Path) -> None:
     out = tmp_path / "mesh.tsv.gz"
     assert build_script().main([str(SHARED_MESH), "-o", str(out)]) == 0
     assert out.read_bytes() == SHIPPED.read_bytes()
+    assert (tmp_path / SHIPPED_TERMS.name).read_bytes() == SHIPPED_TERMS.read_bytes()
+    assert (tmp_path / SHIPPED_CONCEPTS.name).read_bytes() == SHIPPED_CONCEPTS.read_bytes()
+
+
+# --- entry terms and supplementary concepts -----------------------------------------------------
+
+BREAST_NEOPLASMS = "D001943"
+MYOCARDIAL_INFARCTION = "D009203"
+AIDS = "D000163"  # Acquired Immunodeficiency Syndrome
+FOLFIRINOX = "C000627770"
+FLUOROURACIL = "D005472"
+ANTINEOPLASTIC_PROTOCOLS = "D000971"
+
+
+@pytest.mark.parametrize(
+    ("text", "ui"),
+    [
+        ("breast cancer", BREAST_NEOPLASMS),
+        ("Breast Cancers", BREAST_NEOPLASMS),
+        ("heart attack", MYOCARDIAL_INFARCTION),
+        ("IVIG", IVIG),
+        ("IVIg", IVIG),
+        ("AIDS", AIDS),
+        ("folfirinox", FOLFIRINOX),
+    ],
+)
+def test_entry_terms_find_and_lookup(mesh: MeshTable, text: str, ui: str) -> None:
+    assert mesh.lookup(text) == ui
+    (match,) = mesh.find(f"Patients with {text} were seen")
+    assert (match.ui, match.text, match.label) == (ui, text, mesh.label(ui))
+
+
+def test_abbreviations_match_only_in_capitals(mesh: MeshTable) -> None:
+    assert AIDS not in uis(mesh.find("walking aids")) and mesh.lookup("aids") != AIDS
+    assert IVIG not in uis(mesh.find("ivig was given")) and mesh.lookup("ivig") is None
+    assert uis(mesh.find("chop the onions")) == [mesh.lookup("onions")]
+    assert uis(mesh.find("six cycles of CHOP")) == [mesh.lookup("CHOP")]
+
+
+def test_labels_beat_entry_terms_and_generic_terms_are_not_found(mesh: MeshTable) -> None:
+    assert mesh.lookup("Neoplasms") == mesh.lookup("cancer") == "D009369"
+    assert mesh.find("the control group had a treatment effect in this study") == []
+
+
+def test_supplementary_concepts(mesh: MeshTable) -> None:
+    concept = mesh.concept(FOLFIRINOX)
+    assert concept is not None and concept.label == "folfirinox"
+    assert {FLUOROURACIL, ANTINEOPLASTIC_PROTOCOLS} <= set(mesh.mapped(FOLFIRINOX))
+    assert mesh.is_known(FOLFIRINOX) and mesh.label(FOLFIRINOX) == "folfirinox"
+    assert mesh.in_categories(FOLFIRINOX, ("D",)) and not mesh.in_categories(FOLFIRINOX, ("C",))
+    assert mesh.get(FOLFIRINOX) is None and mesh.trees(FOLFIRINOX) == ()
+    assert mesh.mapped(IVIG) == () and mesh.concept(IVIG) is None
+    assert not mesh.is_known("C999999999")
+    (match,) = mesh.find("modified FOLFIRINOX for pancreatic", categories=("D", "E02"))
+    assert (match.ui, match.text) == (FOLFIRINOX, "FOLFIRINOX")
+
+
+def test_from_path_with_terms_and_concepts(tmp_path: Path) -> None:
+    (tmp_path / "t.tsv").write_text(
+        "D1\tMyocardial Infarction\tC14.1\nD2\tFluorouracil\tD03.1\n", encoding="utf-8"
+    )
+    (tmp_path / "s.tsv").write_text("D1\tHeart Attack\nD1\tMI\nC9\t5-FU\n", encoding="utf-8")
+    (tmp_path / "c.tsv").write_text("C9\tfolfox4\tD2\n", encoding="utf-8")
+    table = MeshTable.from_path(
+        tmp_path / "t.tsv", synonyms=tmp_path / "s.tsv", concepts=tmp_path / "c.tsv"
+    )
+    assert table.lookup("heart attacks") == "D1" and table.lookup("folfox4") == "C9"
+    assert table.lookup("MI") == "D1" and table.lookup("mi") is None
+    found = table.find("an MI (too short to find), folfox4 and 5-FU, not 5-fu")
+    assert [(m.ui, m.text) for m in found] == [("C9", "folfox4"), ("C9", "5-FU")]
+    assert table.mapped("C9") == ("D2",) and table.in_categories("C9", ("D03",))
+    with pytest.raises(ValueError, match="duplicate"):
+        MeshTable([MeshTerm("D1", "A", ())], concepts=[MeshConcept("D1", "B", ())])

@@ -816,7 +816,7 @@ def _text_terms(
     out = []
     for ui, text, span in found:
         for a in abbreviations:
-            if text.lower() in a.long.lower() and mesh.lookup(a.long) == ui:
+            if (text.lower() in a.long.lower() or text == a.short) and mesh.lookup(a.long) == ui:
                 text = a.long
         out.append((ui, text, span))
     return out

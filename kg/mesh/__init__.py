@@ -2,6 +2,8 @@
 
 from kg.mesh.table import (
     GENERIC_LABELS,
+    GENERIC_TERMS,
+    MeshConcept,
     MeshMatch,
     MeshTable,
     MeshTerm,
@@ -12,6 +14,8 @@ from kg.mesh.table import (
 
 __all__ = [
     "GENERIC_LABELS",
+    "GENERIC_TERMS",
+    "MeshConcept",
     "MeshMatch",
     "MeshTable",
     "MeshTerm",

@@ -1,13 +1,18 @@
-"""The MeSH table shipped with kg: UI ↔ label, tree numbers, and label matching in free text.
+"""The MeSH table shipped with kg: UI ↔ label, tree numbers, and term matching in free text.
 
 ``kg/data/mesh.tsv.gz`` (built by ``scripts/build_mesh_table.py``) holds one line per descriptor
-and qualifier: ``ui<TAB>label<TAB>tree|tree…``. :class:`MeshTable` answers questions about UIs
-(label, tree numbers, narrower descriptors, categories) and finds descriptor labels in text.
+and qualifier: ``ui<TAB>label<TAB>tree|tree…``; ``mesh-terms.tsv.gz`` the entry terms (synonyms,
+``ui<TAB>term``: "Breast Cancer" → D001943) and ``mesh-scr.tsv.gz`` the supplementary concepts
+of drugs and protocols (``C…<TAB>name<TAB>mapped descriptors``). :class:`MeshTable` answers
+questions about UIs (label, tree numbers, narrower descriptors, categories) and finds labels
+and entry terms in text, naming the descriptor (or supplementary concept) each stands for.
 
 Matching compares *normalised* words: lower case, accents and possessives off, plurals folded
 ("headaches" ≈ "headache", "studies" ≈ "study"), hyphen ≈ space, and inverted headings read
 both ways ("Immunoglobulins, Intravenous" ≈ "intravenous immunoglobulin"). The index for it is
-built on first use, so that code that only asks about UIs never pays for it.
+built on first use, so that code that only asks about UIs never pays for it. A term written in
+capitals ("IVIG", "AIDS", "CHOP") is an abbreviation: it matches only where the text writes it
+with capitals too, so "aids" and "chop" stay words.
 """
 
 from __future__ import annotations
@@ -35,20 +40,74 @@ log = logging.getLogger(__name__)
 GENERIC_LABELS = frozenset(
     {
         # study boilerplate: every abstract has them
-        "Patients", "Persons", "Humans", "Methods", "Research", "Time", "Role", "Disease",
-        "Syndrome", "Therapeutics", "Diagnosis", "Control Groups", "Population", "Incidence",
-        "Prevalence", "Risk", "Health", "Life", "Work", "Goals", "Attention", "Observation",
-        "Association", "Literature", "Publications", "Paper", "History", "Cells", "Tissues",
+        "Patients",
+        "Persons",
+        "Humans",
+        "Methods",
+        "Research",
+        "Time",
+        "Role",
+        "Disease",
+        "Syndrome",
+        "Therapeutics",
+        "Diagnosis",
+        "Control Groups",
+        "Population",
+        "Incidence",
+        "Prevalence",
+        "Risk",
+        "Health",
+        "Life",
+        "Work",
+        "Goals",
+        "Attention",
+        "Observation",
+        "Association",
+        "Literature",
+        "Publications",
+        "Paper",
+        "History",
+        "Cells",
+        "Tissues",
         # demographics: check tags, not topics ("Male" and "Female" are missing from the 2026
         # source but are MeSH check tags all the same)
-        "Male", "Female", "Adult", "Child", "Aged", "Infant", "Adolescent", "Men", "Women",
-        "Mothers", "Fathers", "Parents", "Family", "Minors", "White",
+        "Male",
+        "Female",
+        "Adult",
+        "Child",
+        "Aged",
+        "Infant",
+        "Adolescent",
+        "Men",
+        "Women",
+        "Mothers",
+        "Fathers",
+        "Parents",
+        "Family",
+        "Minors",
+        "White",
         # another sense wins in running text: "face a challenge", "on the other hand", "back
         # to", "lead to", "arms of the trial", "the rest", "in light of", "nature of", "will",
         # "affects", "cell culture", "elements of", "radio-frequency", "with respect to",
         # "pilot study", "adoption of", "drive", "accounting for"
-        "Face", "Hand", "Back", "Head", "Arm", "Lead", "Rest", "Light", "Nature", "Wills",
-        "Affect", "Culture", "Elements", "Radio", "Respect", "Pilots", "Adoption", "Drive",
+        "Face",
+        "Hand",
+        "Back",
+        "Head",
+        "Arm",
+        "Lead",
+        "Rest",
+        "Light",
+        "Nature",
+        "Wills",
+        "Affect",
+        "Culture",
+        "Elements",
+        "Radio",
+        "Respect",
+        "Pilots",
+        "Adoption",
+        "Drive",
         "Accounting",
     }
 )
@@ -60,12 +119,29 @@ _INWORD = frozenset("-‐‑")  # a gap of just this joins two parts of one hyph
 _JOINERS = frozenset(" \t\u00a0,-‐‑")  # what may stand between the words of one label in text
 _PAIR = re.compile(r"(D\d+)(Q\d+)")
 _IRREGULAR = {  # plurals the suffix rules get wrong, folded to their singular
-    "children": "child", "women": "woman", "men": "man", "feet": "foot", "teeth": "tooth",
-    "mice": "mouse", "lice": "louse", "geese": "goose", "viruses": "virus", "fetuses": "fetus",
-    "foci": "focus", "nuclei": "nucleus", "fungi": "fungus", "bacteria": "bacterium",
-    "vertebrae": "vertebra", "larvae": "larva", "criteria": "criterion",
-    "metastases": "metastasis", "stenoses": "stenosis", "thromboses": "thrombosis",
-    "anastomoses": "anastomosis", "prostheses": "prosthesis", "psychoses": "psychosis",
+    "children": "child",
+    "women": "woman",
+    "men": "man",
+    "feet": "foot",
+    "teeth": "tooth",
+    "mice": "mouse",
+    "lice": "louse",
+    "geese": "goose",
+    "viruses": "virus",
+    "fetuses": "fetus",
+    "foci": "focus",
+    "nuclei": "nucleus",
+    "fungi": "fungus",
+    "bacteria": "bacterium",
+    "vertebrae": "vertebra",
+    "larvae": "larva",
+    "criteria": "criterion",
+    "metastases": "metastasis",
+    "stenoses": "stenosis",
+    "thromboses": "thrombosis",
+    "anastomoses": "anastomosis",
+    "prostheses": "prosthesis",
+    "psychoses": "psychosis",
 }
 _GREEK = str.maketrans(
     {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "κ": "kappa", "ε": "epsilon"}
@@ -77,6 +153,152 @@ _KEEP = ("ss", "us", "is", "ics")
 _SIBILANT = ("ch", "sh", "x", "ss", "z")
 _CACHE_LIMIT = 500_000
 _ACRONYM_MAX = 5  # an all-caps word this short is taken for an acronym ("ART" is not Art)
+_TERMS_FILE, _CONCEPTS_FILE = "mesh-terms.tsv.gz", "mesh-scr.tsv.gz"
+# ranks of what a key can come from: the label as written beats its inversion, an entry term,
+# then a supplementary concept's name; within a rank the lower UI wins
+_LABEL, _INVERTED, _ENTRY, _CONCEPT = range(4)
+
+#: Entry terms never matched in free text: words whose everyday sense wins in abstracts
+#: ("the control group", "a study", "the growth of") over the descriptor they name in MeSH.
+GENERIC_TERMS = frozenset(
+    {
+        "control",
+        "controls",
+        "study",
+        "studies",
+        "group",
+        "groups",
+        "trial",
+        "trials",
+        "treatment",
+        "therapy",
+        "effect",
+        "effects",
+        "outcome",
+        "result",
+        "results",
+        "case",
+        "cases",
+        "use",
+        "care",
+        "test",
+        "tests",
+        "method",
+        "model",
+        "models",
+        "agent",
+        "agents",
+        "drug",
+        "drugs",
+        "medicine",
+        "growth",
+        "change",
+        "changes",
+        "level",
+        "levels",
+        "rate",
+        "rates",
+        "response",
+        "condition",
+        "conditions",
+        "disorder",
+        "disorders",
+        "illness",
+        "sickness",
+        "problem",
+        "problems",
+        "procedure",
+        "procedures",
+        "intervention",
+        "interventions",
+        "period",
+        "periods",
+        "factor",
+        "factors",
+        "process",
+        "need",
+        "needs",
+        "support",
+        "score",
+        "scores",
+        "measure",
+        "measures",
+        "value",
+        "values",
+        "data",
+        "age",
+        "ages",
+        "sex",
+        "gender",
+        "weight",
+        "size",
+        "dose",
+        "doses",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "hour",
+        "hours",
+        "base",
+        "bases",
+        "form",
+        "forms",
+        "type",
+        "types",
+        "pattern",
+        "patterns",
+        "system",
+        "systems",
+        "unit",
+        "units",
+        "volume",
+        "volumes",
+        "program",
+        "programs",
+        "strain",
+        "strains",
+        "stress",
+        "load",
+        "activity",
+        "activities",
+        "function",
+        "functions",
+        "power",
+        "cell",
+        "line",
+        "lines",
+        "mass",
+        "status",
+        "quality",
+        "state",
+        "states",
+        "level of",
+        "area",
+        "areas",
+        "plan",
+        "plans",
+        "report",
+        "reports",
+        "series",
+        "record",
+        "records",
+        "sign",
+        "signs",
+        "lesion",
+        "lesions",
+        "injury",
+        "injuries",
+        "abnormality",
+        "abnormalities",
+        "finding",
+        "findings",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +311,18 @@ class MeshTerm:
 
 
 @dataclass(frozen=True, slots=True)
+class MeshConcept:
+    """A supplementary concept (``C…``): a drug, chemical or protocol NLM maps to descriptors."""
+
+    ui: str
+    label: str
+    mapped: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class MeshMatch:
-    """A descriptor label found in text: ``text[start:end] == match.text``."""
+    """A label or entry term found in text: ``text[start:end] == match.text``; ``ui`` is the
+    descriptor's (``D…``) or the supplementary concept's (``C…``), ``label`` its preferred label."""
 
     start: int
     end: int
@@ -160,16 +392,58 @@ class _Index:
     """What matching needs: every variant → UI (lookup), and the findable ones with prefixes."""
 
     lookup: dict[str, str]
-    find: dict[str, str]  # normalised words → UI, or "" for a proper prefix of a findable label
+    find: dict[str, str]  # normalised words → UI, or "" for a proper prefix of a findable term
+    caps: dict[str, str]  # the same for terms written in capitals (matched only so written)
+    lookup_caps: dict[str, str]
+    upper: frozenset[str]  # keys of ``find`` whose term is itself in capitals ("HIV", "DNA")
+
+
+def _is_caps(term: str) -> bool:
+    """A term written as an abbreviation: two capitals or more, and no lower-case word.
+
+    >>> [_is_caps(t) for t in ("IVIG", "HIV-1", "IVIg", "mRNA", "Breast Cancer", "Ca")]
+    [True, True, True, True, False, False]
+    """
+    upper = sum(c.isupper() for c in term)
+    return upper >= 2 and upper * 2 >= sum(c.isalpha() for c in term)
+
+
+def _written_in_caps(found: str) -> bool:
+    """Whether text found for an abbreviation is written as one (two capitals or more)."""
+    return sum(c.isupper() for c in found) >= 2
+
+
+_Extras = tuple[list[tuple[str, str]], list[MeshConcept]]
 
 
 class MeshTable:
-    """MeSH descriptors and qualifiers by UI, with tree numbers and label matching."""
+    """MeSH descriptors and qualifiers by UI, with tree numbers, entry terms, supplementary
+    concepts and term matching."""
 
-    __slots__ = ("_cache", "_exclude", "_index", "_terms", "_tree_keys", "_tree_uis")
+    __slots__ = (
+        "_cache",
+        "_concepts",
+        "_exclude",
+        "_extras",
+        "_index",
+        "_synonyms",
+        "_terms",
+        "_tree_keys",
+        "_tree_uis",
+    )
 
-    def __init__(self, terms: Iterable[MeshTerm], *, exclude: frozenset[str] = GENERIC_LABELS):
-        """A table of ``terms``; labels in ``exclude`` are never matched by :meth:`find`."""
+    def __init__(
+        self,
+        terms: Iterable[MeshTerm],
+        *,
+        exclude: frozenset[str] = GENERIC_LABELS,
+        synonyms: Iterable[tuple[str, str]] = (),
+        concepts: Iterable[MeshConcept] = (),
+        extras: Callable[[], _Extras] | None = None,
+    ):
+        """A table of ``terms``, with entry terms (``synonyms``: (UI, term)) and supplementary
+        ``concepts``; descriptors labelled in ``exclude`` are never matched by :meth:`find`.
+        ``extras`` supplies synonyms and concepts on first need instead (the shipped table's)."""
         self._terms: dict[str, MeshTerm] = {}
         for term in terms:
             if term.ui in self._terms:
@@ -180,21 +454,42 @@ class MeshTable:
         self._exclude = exclude
         self._index: _Index | None = None
         self._cache: dict[str, str] = {}
+        self._synonyms = list(synonyms)
+        self._concepts: dict[str, MeshConcept] | None = None
+        self._extras = extras
+        if extras is None:
+            self._concepts = {}
+            for concept in concepts:
+                if concept.ui in self._concepts or concept.ui in self._terms:
+                    raise ValueError(f"duplicate MeSH UI {concept.ui}")
+                self._concepts[concept.ui] = concept
 
     @classmethod
     def default(cls) -> MeshTable:
-        """The table shipped with kg, loaded once per process."""
+        """The table shipped with kg, loaded once per process (its terms when first needed)."""
         return _default_table()
 
     @classmethod
-    def from_path(cls, path: str | os.PathLike[str]) -> MeshTable:
-        """A table read from a ``ui<TAB>label<TAB>trees`` file, gzipped or not."""
-        path = Path(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read MeSH table: {exc.strerror}", source=str(path)) from exc
-        return cls(_parse(data, source=str(path)))
+    def from_path(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        synonyms: str | os.PathLike[str] | None = None,
+        concepts: str | os.PathLike[str] | None = None,
+    ) -> MeshTable:
+        """A table read from a ``ui<TAB>label<TAB>trees`` file, gzipped or not, with entry terms
+        from a ``ui<TAB>term`` file and supplementary concepts from a
+        ``ui<TAB>name<TAB>mapped|…`` file when given."""
+        rows = _parse(_read(path, what="MeSH table"), source=str(path))
+        found: list[tuple[str, str]] = []
+        if synonyms is not None:
+            data = _read(synonyms, what="MeSH terms")
+            found = [(ui, term) for ui, term in _parse_rows(data, source=str(synonyms), columns=2)]
+        extra: list[MeshConcept] = []
+        if concepts is not None:
+            data = _read(concepts, what="MeSH concepts")
+            extra = list(_parse_concepts(data, source=str(concepts)))
+        return cls(_terms(rows), synonyms=found, concepts=extra)
 
     def __len__(self) -> int:
         return len(self._terms)
@@ -203,17 +498,30 @@ class MeshTable:
         return iter(self._terms.values())
 
     def get(self, ui: str) -> MeshTerm | None:
-        """The descriptor or qualifier ``ui``, or None."""
+        """The descriptor or qualifier ``ui``, or None (see :meth:`concept` for ``C…``)."""
         return self._terms.get(ui)
 
+    def concept(self, ui: str) -> MeshConcept | None:
+        """The supplementary concept ``ui`` (``C…``) when the table ships it, or None."""
+        return self._all_concepts().get(ui) if ui.startswith("C") else None
+
+    def mapped(self, ui: str) -> tuple[str, ...]:
+        """The descriptors a supplementary concept maps to; empty for anything else."""
+        concept = self.concept(ui)
+        return concept.mapped if concept else ()
+
     def label(self, ui: str) -> str | None:
-        """The preferred label of ``ui``, or None when unknown."""
+        """The preferred label of ``ui`` (descriptor, qualifier or concept), or None."""
         term = self._terms.get(ui)
-        return term.label if term else None
+        if term is not None:
+            return term.label
+        concept = self.concept(ui)
+        return concept.label if concept else None
 
     def is_known(self, ui: str) -> bool:
-        """Whether ``ui`` is a known descriptor or qualifier, or a pair of both (``D…Q…``)."""
-        if ui in self._terms:
+        """Whether ``ui`` is a known descriptor, qualifier or supplementary concept, or a pair of
+        a descriptor and a qualifier (``D…Q…``)."""
+        if ui in self._terms or self.concept(ui) is not None:
             return True
         pair = _PAIR.fullmatch(ui)
         return pair is not None and pair[1] in self._terms and pair[2] in self._terms
@@ -240,24 +548,37 @@ class MeshTable:
         return frozenset(found)
 
     def in_categories(self, ui: str, prefixes: tuple[str, ...]) -> bool:
-        """Whether a tree number of ``ui`` starts with one of ``prefixes`` (``("C", "F03")``…)."""
+        """Whether a tree number of ``ui`` starts with one of ``prefixes`` (``("C", "F03")``…);
+        for a supplementary concept, a tree number of a descriptor it maps to."""
         term = self._terms.get(ui)
+        if term is None and ui.startswith("C"):
+            return any(self.in_categories(d, prefixes) for d in self.mapped(ui))
         return term is not None and any(tree.startswith(prefixes) for tree in term.trees)
 
     def lookup(self, phrase: str) -> str | None:
-        """The descriptor UI whose label, normalised, equals ``phrase`` normalised; or None."""
-        return self._matcher().lookup.get(normalize(phrase))
+        """The UI whose label or entry term, normalised, equals ``phrase`` normalised; or None.
+
+        Labels win over entry terms, descriptors over supplementary concepts; a term written in
+        capitals ("AIDS") answers only a phrase written with capitals.
+        """
+        index = self._matcher()
+        key = normalize(phrase)
+        if _written_in_caps(phrase) and key in index.lookup_caps:
+            return index.lookup_caps[key]
+        return index.lookup.get(key)
 
     def find(self, text: str, *, categories: tuple[str, ...] | None = None) -> list[MeshMatch]:
-        """Descriptor labels in ``text``, left to right, longest first, not overlapping.
+        """Labels and entry terms in ``text``, left to right, longest first, not overlapping.
 
         A match starts at the start of a word (never inside a hyphenated one: "non-small-cell"
         does not yield "small cell") and ends at the end of a word or at a hyphen
         ("dermatomyositis-associated" yields dermatomyositis). Between its words only spaces,
         commas and hyphens may stand. ``categories`` keeps matches with a tree number under one
         of these prefixes; it filters what was found, it does not change what is found.
+        ``ui`` is the descriptor's, or a supplementary concept's (``C…``) for a drug name.
         """
-        index = self._matcher().find
+        matcher = self._matcher()
+        index, caps = matcher.find, matcher.caps
         parts = _WORD.split(text)  # gap, word, gap, word, …, gap
         words = parts[1::2]
         keys = self._fold_all(words)
@@ -273,7 +594,9 @@ class MeshTable:
             if i < free or (i and gaps[i] in _INWORD):
                 continue  # inside a match, or inside a hyphenated word
             key = keys[i]
-            best, last = index[key], i
+            best, last, abbreviation = index[key], i, False
+            if key in caps and _written_in_caps(words[i]):
+                best, abbreviation = caps[key], True
             j = i + 1
             while j < n:
                 gap = gaps[j]
@@ -283,18 +606,28 @@ class MeshTable:
                 ui = index.get(key)
                 if ui is None:
                     break
+                if key in caps and _written_in_caps(text[offsets[2 * i] : offsets[2 * j + 1]]):
+                    best, last, abbreviation = caps[key], j, True
+                    j += 1
+                    continue
                 if ui:
-                    best, last = ui, j
+                    best, last, abbreviation = ui, j, False
                 j += 1
             if not best:
                 continue
             start, end = offsets[2 * i], offsets[2 * last + 1]
             found = text[start:end]
-            label = self._terms[best].label
-            if last == i and len(found) <= _ACRONYM_MAX and found.isupper() and not label.isupper():
+            if (
+                not abbreviation
+                and last == i
+                and len(found) <= _ACRONYM_MAX
+                and found.isupper()
+                and keys[i] not in matcher.upper
+            ):
                 continue  # an acronym that spells a common word ("ART", "CAT")
             free = last + 1
             if categories is None or self.in_categories(best, categories):
+                label = self.label(best) or ""
                 out.append(MeshMatch(start, end, found, best, label))
         return out
 
@@ -309,41 +642,103 @@ class MeshTable:
         folded = self._cache[word] = fold_word(word)
         return folded
 
+    def _all_concepts(self) -> dict[str, MeshConcept]:
+        if self._concepts is None:
+            self._load_extras()
+        assert self._concepts is not None
+        return self._concepts
+
+    def _load_extras(self) -> None:
+        if self._extras is not None:
+            synonyms, concepts = self._extras()
+            self._synonyms.extend(synonyms)
+            self._concepts = {c.ui: c for c in concepts}
+            self._extras = None
+
     def _matcher(self) -> _Index:
         if self._index is None:
-            self._index = _build_index(self._terms.values(), exclude=self._exclude)
+            concepts = self._all_concepts()
+            self._index = _build_index(
+                self._terms.values(),
+                synonyms=self._synonyms,
+                concepts=concepts.values(),
+                exclude=self._exclude,
+            )
         return self._index
 
 
-def _build_index(terms: Iterable[MeshTerm], *, exclude: frozenset[str]) -> _Index:
-    """Variants of every descriptor label; as-written beats inverted, then the lower UI wins."""
+def _build_index(
+    terms: Iterable[MeshTerm],
+    *,
+    synonyms: Iterable[tuple[str, str]],
+    concepts: Iterable[MeshConcept],
+    exclude: frozenset[str],
+) -> _Index:
+    """Variants of every label and entry term, ranked (see ``_LABEL``…), lower UI next."""
     ranked: dict[str, tuple[int, str]] = {}
     findable: dict[str, tuple[int, str]] = {}
+    ranked_caps: dict[str, tuple[int, str]] = {}
+    findable_caps: dict[str, tuple[int, str]] = {}
+    upper: set[str] = set()
     fold = functools.cache(fold_word)  # labels share most of their words
+    excluded: set[str] = set()
+
+    def add(ui: str, term: str, base: int, usable: bool) -> None:
+        caps = base >= _ENTRY and _is_caps(term)
+        into, found = (ranked_caps, findable_caps) if caps else (ranked, findable)
+        for rank, key in enumerate(_variants(term, fold) if not caps else [normalize(term)]):
+            candidate = (base + min(rank, 1) if base == _LABEL else base, ui)
+            old = into.get(key)
+            if old is None or candidate < old:
+                into[key] = candidate
+            if usable and key not in GENERIC_TERMS:
+                old = found.get(key)
+                if old is None or candidate < old:
+                    found[key] = candidate
+                    if term.isupper() and not caps:
+                        upper.add(key)
+
     for term in terms:
         if not term.ui.startswith("D"):
             continue
         usable = term.label not in exclude and len(term.label) > 2
-        for rank, key in enumerate(_variants(term.label, fold)):
-            candidate = (min(rank, 1), term.ui)
-            old = ranked.get(key)
-            if old is None or candidate < old:
-                ranked[key] = candidate
-            if usable:
-                old = findable.get(key)
-                if old is None or candidate < old:
-                    findable[key] = candidate
+        if not usable:
+            excluded.add(term.ui)
+        add(term.ui, term.label, _LABEL, usable)
+    for ui, text in synonyms:
+        base = _CONCEPT if ui.startswith("C") else _ENTRY
+        add(ui, text, base, ui not in excluded and len(text) > 2)
+    for concept in concepts:
+        add(concept.ui, concept.label, _CONCEPT, len(concept.label) > 2)
+    # a label beats an abbreviation that folds to the same words ("AIDS" stays with its label)
+    labelled = {key for key, (rank, _) in ranked.items() if rank <= _INVERTED}
+    caps = {key: ui for key, (_, ui) in findable_caps.items() if key not in labelled}
     find = {key: ui for key, (_, ui) in findable.items()}
-    for key in list(find):
+    for key in [*find, *caps]:
+        if key not in find:
+            find[key] = ""
         cut = key.rfind(" ")
         while cut > 0 and key[:cut] not in find:  # else its own prefixes are there or will be
             find[key[:cut]] = ""
             cut = key.rfind(" ", 0, cut)
-    return _Index(lookup={key: ui for key, (_, ui) in ranked.items()}, find=find)
+    return _Index(
+        lookup={key: ui for key, (_, ui) in ranked.items()},
+        find=find,
+        caps=caps,
+        lookup_caps={key: ui for key, (_, ui) in ranked_caps.items() if key not in labelled},
+        upper=frozenset(upper & find.keys()),
+    )
 
 
-def _parse(data: bytes, *, source: str) -> Iterator[MeshTerm]:
-    """MeshTerms from the bytes of a table file (gzip detected by its magic bytes)."""
+def _read(path: str | os.PathLike[str], *, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", source=str(path)) from exc
+
+
+def _parse_rows(data: bytes, *, source: str, columns: int) -> Iterator[list[str]]:
+    """The tab-separated fields of each line (gzip detected by its magic bytes)."""
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
@@ -357,20 +752,50 @@ def _parse(data: bytes, *, source: str) -> Iterator[MeshTerm]:
         if not line:
             continue
         parts = line.split("\t")
-        if len(parts) != 3 or not parts[0] or not parts[1]:
-            raise InputError(f"line {number}: expected 'ui<TAB>label<TAB>trees'", source=source)
-        ui, label, trees = parts
+        if len(parts) != columns or not parts[0] or not parts[1]:
+            shape = "<TAB>".join(("ui", "label", "trees", "mapped")[:columns])
+            raise InputError(f"line {number}: expected '{shape}'", source=source)
+        yield parts
+
+
+def _parse(data: bytes, *, source: str, columns: int = 3) -> Iterator[list[str]]:
+    """The fields of a table file: ``ui<TAB>label<TAB>trees``."""
+    return _parse_rows(data, source=source, columns=columns)
+
+
+def _terms(rows: Iterable[list[str]]) -> Iterator[MeshTerm]:
+    for ui, label, trees in rows:
         yield MeshTerm(ui, label, tuple(trees.split("|")) if trees else ())
+
+
+def _parse_concepts(data: bytes, *, source: str) -> Iterator[MeshConcept]:
+    for ui, label, mapped in _parse_rows(data, source=source, columns=3):
+        yield MeshConcept(ui, label, tuple(mapped.split("|")) if mapped else ())
+
+
+def _resource(name: str) -> bytes:
+    resource = resources.files("kg") / "data" / name
+    try:
+        return resource.read_bytes()
+    except OSError as exc:
+        message = f"cannot read the shipped MeSH table: {exc}"
+        raise InputError(message, source=str(resource)) from exc
+
+
+def _shipped_extras() -> _Extras:
+    """The shipped entry terms and supplementary concepts (read when matching first needs them)."""
+    synonyms = [
+        (ui, term)
+        for ui, term in _parse_rows(_resource(_TERMS_FILE), source=_TERMS_FILE, columns=2)
+    ]
+    concepts = list(_parse_concepts(_resource(_CONCEPTS_FILE), source=_CONCEPTS_FILE))
+    return synonyms, concepts
 
 
 @functools.cache
 def _default_table() -> MeshTable:
-    resource = resources.files("kg") / "data" / "mesh.tsv.gz"
-    try:
-        data = resource.read_bytes()
-    except OSError as exc:
-        message = f"cannot read the shipped MeSH table: {exc}"
-        raise InputError(message, source=str(resource)) from exc
-    table = MeshTable(_parse(data, source=str(resource)))
-    log.debug("loaded %d MeSH terms from %s", len(table), resource)
+    table = MeshTable(
+        _terms(_parse(_resource("mesh.tsv.gz"), source="mesh.tsv.gz")), extras=_shipped_extras
+    )
+    log.debug("loaded %d MeSH terms", len(table))
     return table
