@@ -61,37 +61,58 @@ _TENS = {
     "eighty": 80,
     "ninety": 90,
 }
-WORD_NUMBER = (
+_BELOW_100 = (
     r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four|"
-    r"five|six|seven|eight|nine))?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-    r"twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)(?:[- ]hundred)?"
+    r"five|six|seven|eight|nine)(?![\w-]))?|zero|one|two|three|four|five|six|seven|eight|nine|"
+    r"ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
+)
+_BELOW_1000 = rf"(?:{_BELOW_100}(?:[- ]hundred(?:(?:[- ]and)?[- ]{_BELOW_100})?)?)"
+# "Nineteen", "twenty-one", "Two hundred and forty-one", "one thousand two hundred", "3 thousand"
+WORD_NUMBER = (
+    rf"(?:{_BELOW_1000}(?:[- ]thousand(?:,?(?:[- ]and)?[- ]{_BELOW_1000})?)?)"
 )
 NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d*[.·]\d+|\d+)"
-INTEGER = rf"(?:\d{{1,3}}(?:,\d{{3}})+(?![\d.])|\d+(?![\d.·])|(?i:{WORD_NUMBER})\b)"
+INTEGER = rf"(?:\d{{1,3}}(?:(?:,|[\u2008\u2009\u202f])\d{{3}})+(?![\d.])|\d+(?![\d.·])|(?i:{WORD_NUMBER})\b)"
 _DASH = r"\s*(?:-|–|—|to)\s*"
 
 
 def word_number(text: str) -> int | None:
-    """An integer written in words (up to the hundreds), or None."""
-    words = re.split(r"[- ]+", text.strip().lower())
-    if not words or not words[0]:
+    """An integer written in words, up to the thousands, or None.
+
+    >>> word_number("Two hundred and forty-one"), word_number("one thousand, two hundred")
+    (241, 1200)
+    >>> word_number("Three hundred eighty-two"), word_number("hundred"), word_number("and")
+    (382, None, None)
+    """
+    words = [w for w in re.split(r"[-\s,]+", text.strip().lower()) if w]
+    if not words or words[0] == "and" or words[-1] == "and":
         return None
-    total = 0
+    total = current = 0
+    last = ""
     for w in words:
         if w in _UNITS:
-            total += _UNITS[w]
+            if last in _UNITS or (last in _TENS and _UNITS[w] >= 10):
+                return None
+            current += _UNITS[w]
         elif w in _TENS:
-            total += _TENS[w]
-        elif w == "hundred" and total:
-            total *= 100
+            if last in _UNITS or last in _TENS:
+                return None
+            current += _TENS[w]
+        elif w == "hundred" and 0 < current < 100:
+            current *= 100
+        elif w == "thousand" and 0 < current < 1000 and not total:
+            total, current = current * 1000, 0
+        elif w == "and" and last in ("hundred", "thousand"):
+            pass
         else:
             return None
-    return total
+        last = w
+    return total + current
 
 
 def to_int(text: str) -> int | None:
     """An integer from digits ("1,234") or words ("Nineteen")."""
-    t = text.strip().replace(",", "")
+    t = re.sub(r"[,\u2008\u2009\u202f]", "", text.strip())
     if t.isdigit():
         return int(t)
     return word_number(t)

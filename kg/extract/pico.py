@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from kg.extract import comparisons
+from kg.extract import comparisons, sample
 from kg.extract import numbers as num
 from kg.extract.text import METHODS, OBJECTIVE, RESULTS, Sentence
 from kg.mesh import MeshTable
@@ -160,18 +160,6 @@ _MEAN = re.compile(
 _MEDIAN = re.compile(
     rf"\bmedian\b[^.;]{{0,40}}?\b(?:was|were|of|=|:)?\s*(?P<v>{num.NUM})(?!\s*%)", re.I
 )
-_N_EQUALS = re.compile(r"\b[nN]\s*=\s*(\d+)\b")
-_SAMPLE = re.compile(
-    rf"(?<![\w.,/])(?P<n>{num.INTEGER})(?:\s+(?:of|out of)\s+{num.INTEGER})?\s+(?:{_ADJ})(?P<noun>{_PEOPLE})\b"
-)
-# in the results, an overall N is only one the sentence says is the study's
-_SAMPLE_RESULTS_CUE = re.compile(
-    r"\b(?:a total of|in total|overall|were (?:included|enrolled|randomi[sz]ed|recruited|analy[sz]ed|studied|"
-    r"identified|reviewed)|(?:included|enrolled|randomi[sz]ed|recruited|analy[sz]ed|studied)\b)", re.I
-)
-_NOT_SAMPLE_BEFORE = re.compile(
-    r"(?:aged|age|than|over|under|to|-|–|from|about|last|first|remaining)\s*$", re.I
-)
 _THERAPY_CUE = re.compile(
     r"\b(?:treat|therap|receiv|administ|given|giving|randomi[sz]|versus|vs\b|compar|dose|dosing|"
     r"mg\b|infusion|course|regimen|use of|using|efficacy|effect of|supplement|vaccin|injection|"
@@ -207,24 +195,10 @@ class _Found:
 
 
 def sample_size(sentences: list[Sentence]) -> tuple[int, Span] | None:
-    """The study's overall N: the first "N patients" (or "n = N") in the methods, else results."""
-    for roles in ((METHODS, OBJECTIVE), (RESULTS,)):
-        for s in sentences:
-            if s.role not in roles:
-                continue
-            if roles == (RESULTS,) and not _SAMPLE_RESULTS_CUE.search(s.quote):
-                continue
-            for m in _SAMPLE.finditer(s.quote):
-                if _NOT_SAMPLE_BEFORE.search(s.quote[: m.start()]) or s.quote[: m.start()].endswith("("):
-                    continue  # "(102 patients)" is an arm's size
-                n = num.to_int(m.group("n"))
-                if n is not None and n > 0:
-                    return n, _sub(s, m.start(), m.end())
-            if roles != (RESULTS,):
-                m2 = _N_EQUALS.search(s.quote)
-                if m2:
-                    return int(m2.group(1)), _sub(s, m2.start(), m2.end())
-    return None
+    """The study's overall N: the integer the learned chooser (:mod:`kg.extract.sample`) scores
+    highest, when it is sure enough; never a count of cycles, a duration or one arm's size."""
+    found = sample.choose(sentences)
+    return (found[0], found[1]) if found else None
 
 
 def conditions(

@@ -1,0 +1,242 @@
+"""The study's sample size: a learned choice among the integers an abstract prints.
+
+Exact rules find the candidates (every integer: "1,234", "Seventy-seven", "Two hundred and
+forty-one"); a CRFsuite maximum-entropy model (each candidate a one-item sequence) scores each one
+from its context, and the best-scoring candidate above :data:`THRESHOLD` is the study's N. The
+features and labels are defined here, once, for the trainer (``kg.extract.train.sample``) and for
+inference; the model ships as ``kg/data/sample_size.crfsuite`` with a card
+(``sample_size.json``: data, split, metrics, sha256) whose checksum the loader verifies.
+
+>>> [c.value for c in candidates("Two hundred and forty-one women received four cycles (n = 1,234).")]
+[241, 4, 1234]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from kg.errors import KgError
+from kg.extract import numbers as num
+from kg.extract.text import Sentence
+from kg.models import Span
+
+MODEL = Path(__file__).resolve().parent.parent / "data" / "sample_size.crfsuite"
+CARD = MODEL.with_suffix(".json")
+LABEL_N, LABEL_O = "N", "O"  # the study's sample size / any other number
+
+_CANDIDATE = re.compile(rf"(?<![\w.,/·-])(?=[\dzotfsenZOTFSEN])(?:{num.INTEGER})(?![\w-]|[.,·]\d)")
+_TAIL = (  # the words just before a candidate
+    ("paren", re.compile(r"[(\[]\s*$")),
+    ("n=", re.compile(r"\bn\s*=\s*$")),
+    ("total", re.compile(r"\b(?:a total of|total of|overall|in total|all)\s*$")),
+    ("of", re.compile(r"\b(?:of|among|from)\s+(?:the\s+|all\s+|these\s+)?$")),
+    ("range", re.compile(r"(?:[-–]|\bto|\bfrom|\bbetween)\s*$")),
+    ("stat", re.compile(r"(?:aged?|age)\b[^.;]{0,15}$|[<>≤≥]\s*$|\bp\s*[=<>]\s*$")),
+)
+_PART = re.compile(r"\s*(?:/|of|out of)\s*\d")
+_RANGE_AFTER = re.compile(r"\s*(?:[-–]|to)\s*\d")
+_WORD = re.compile(r"[a-z]+|\(|\)|=|%|\d[\d,]*|[;:]")
+_PEOPLE = re.compile(
+    r"(?:patients?|participants?|subjects?|women|men|woman|survivors?|cases?|individuals?|persons?|"
+    r"people|volunteers?|adults?|children|girls|boys|mothers|pairs|couples|controls|"
+    r"respondents|nurses|physicians|families|dyads|eligible|evaluable|assessable)"
+)
+_NON_PEOPLE = re.compile(
+    r"(?:cycles?|courses?|doses?|months?|weeks?|days?|years?|yrs?|hours?|h|min|minutes?|mg|g|kg|"
+    r"ml|gy|cgy|mm|cm|mmol|sessions?|times|fractions?|centers?|centres?|sites?|hospitals?|"
+    r"institutions?|countries|trials?|studies|arms?|groups?|lesions?|tumou?rs?|nodes?|items?|"
+    r"questions?|points?|samples?|specimens?|events?|deaths?|breasts?|visits?|injections?)"
+)
+_KINDS = (
+    ("randomized", re.compile(r"randomi[sz]|randomly|allocated|assigned", re.I)),
+    ("enrolled", re.compile(r"enrol|recruit|accru|includ|entered|register|eligible|participat", re.I)),
+    ("analysed", re.compile(r"analy[sz]|evaluable|assessable|evaluated|completed|available", re.I)),
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An integer printed in a sentence: its value and offsets inside the sentence's quote."""
+
+    value: int
+    start: int
+    end: int
+
+
+def candidates(text: str) -> list[Candidate]:
+    """Every integer mention of ``text`` (digits with commas, number words), in order."""
+    out = []
+    for m in _CANDIDATE.finditer(text):
+        value = num.to_int(m.group(0))
+        if value is not None:
+            out.append(Candidate(value=value, start=m.start(), end=m.end()))
+    return out
+
+
+def kind(sentence: str) -> str | None:
+    """Which count a sentence gives: randomized, enrolled or analysed (the first cue found)."""
+    for name, pattern in _KINDS:
+        if pattern.search(sentence):
+            return name
+    return None
+
+
+def _bucket(value: int) -> str:
+    return "0" if value <= 0 else str(min(int(math.log10(value) * 2), 9))
+
+
+def features(sentences: list[Sentence]) -> list[tuple[int, Candidate, list[str]]]:
+    """(sentence index, candidate, features) for every candidate of an abstract."""
+    found = [(i, c) for i, s in enumerate(sentences) for c in candidates(s.quote)]
+    people = [_people_noun(sentences[i].quote, c) for i, c in found]
+    values = sorted({c.value for (_, c), p in zip(found, people, strict=True) if p}, reverse=True)
+    rank = {v: k for k, v in enumerate(values)}
+    first = next((k for k, p in enumerate(people) if p), None)
+    total = len(sentences)
+    out = []
+    per_sentence: dict[int, list[int]] = {}
+    for i, c in found:
+        per_sentence.setdefault(i, []).append(c.value)
+    sums = {i: {a + b for k, a in enumerate(v) for b in v[k + 1 :]} for i, v in per_sentence.items()}
+    cues = {i: [f"cue={n}" for n, p in _KINDS if p.search(sentences[i].quote)] for i in per_sentence}
+    for k, (i, c) in enumerate(found):
+        s = sentences[i].quote
+        low_before = s[max(0, c.start - 60) : c.start].lower()
+        low_after = s[c.end : c.end + 60].lower()
+        before = _WORD.findall(low_before)[-4:]
+        after = _WORD.findall(low_after)[:5]
+        f = ["b", f"role={sentences[i].role}", f"sent={min(i, 6)}", f"rel={(4 * i) // max(total, 1)}",
+             f"mag={_bucket(c.value)}"]
+        if people[k]:
+            f.append(f"rank={min(rank[c.value], 3)}")
+            if k == first:
+                f.append("first-people")
+        f += [f"w-{k}={w}" for k, w in enumerate(reversed(before), 1)]
+        f += [f"w+{k}={w}" for k, w in enumerate(after[:3], 1)]
+        f.append("bi-=" + "_".join(before[-2:]))
+        f.append("bi+=" + "_".join(after[:2]))
+        alpha_after = [w for w in after if w.isalpha()]
+        noun = next((w for w in alpha_after[:4] if _PEOPLE.fullmatch(w) or _NON_PEOPLE.fullmatch(w)), None)
+        if noun:
+            f.append("noun=" + ("people" if _PEOPLE.fullmatch(noun) else noun))
+        if alpha_after and _NON_PEOPLE.fullmatch(alpha_after[0]):
+            f.append("unit")
+        if low_after.lstrip().startswith("%") or low_after.startswith(" percent"):
+            f.append("pct")
+        if _is_year(c.value) and not noun:
+            f.append("year")
+        if c.start == 0 or s[: c.start].strip() == "":
+            f.append("starts")
+        if not s[c.start].isdigit():
+            f.append("words")
+        tail = low_before[-24:]
+        f += [name for name, pattern in _TAIL if pattern.search(tail)]
+        if _PART.match(low_after):
+            f.append("part")
+        if _RANGE_AFTER.match(low_after):
+            f.append("range+")
+        f += cues[i]
+        for name, pattern in _KINDS:
+            if pattern.search(low_after, 0, 50):
+                f.append(f"cue+={name}")
+            if pattern.search(tail):
+                f.append(f"cue-={name}")
+        others = per_sentence[i]
+        if c.value in sums[i]:
+            f.append("sum-of-others")
+        if any(c.value + a in others for a in others if a != c.value):
+            f.append("part-of-other")
+        out.append((i, c, f))
+    return out
+
+
+def _people_noun(text: str, c: Candidate) -> bool:
+    """A people noun follows within four words, with no unit or percent first."""
+    for w in _WORD.findall(text[c.end : c.end + 50].lower())[:4]:
+        if _PEOPLE.fullmatch(w):
+            return True
+        if _NON_PEOPLE.fullmatch(w) or w in ("%", "percent", ")", ";", ":"):
+            return False
+    return False
+
+
+def _is_year(value: int) -> bool:
+    return 1950 <= value <= 2035
+
+
+def label(start: int, end: int, gold: list[tuple[int, int]]) -> str:
+    """The training label of a candidate at ``start:end`` given gold sample-size spans."""
+    return LABEL_N if any(start < ge and end > gs for gs, ge in gold) else LABEL_O
+
+
+@cache
+def _card() -> dict[str, Any]:
+    try:
+        card: dict[str, Any] = json.loads(CARD.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise KgError(f"sample-size model card unreadable: {exc}") from exc
+    return card
+
+
+@cache
+def _tagger() -> object:
+    """The model, loaded once per process after its sha256 is checked against the card."""
+    import pycrfsuite  # type: ignore[import-untyped]
+
+    card = _card()
+    try:
+        digest = hashlib.sha256(MODEL.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise KgError(f"sample-size model missing: {exc}") from exc
+    if digest != card.get("sha256"):
+        raise KgError(f"{MODEL.name}: sha256 {digest} does not match its card {CARD.name}")
+    tagger = pycrfsuite.Tagger()
+    tagger.open(str(MODEL))
+    return tagger
+
+
+def scores(sentences: list[Sentence]) -> list[tuple[int, Candidate, float]]:
+    """(sentence index, candidate, probability that it is the study's N)."""
+    tagger = _tagger()
+    out = []
+    for i, c, f in features(sentences):
+        tagger.set([f])  # type: ignore[attr-defined]
+        out.append((i, c, float(tagger.marginal(LABEL_N, 0))))  # type: ignore[attr-defined]
+    return out
+
+
+_NOUN_AFTER = re.compile(
+    rf"\s+(?:[A-Za-z][\w'-]*\s+){{0,3}}?{_PEOPLE.pattern}\b", re.I
+)
+
+
+def threshold() -> float:
+    """Below this probability no candidate is the sample size (chosen on train folds; the card)."""
+    _tagger()
+    return float(_card()["threshold"])
+
+
+def choose(sentences: list[Sentence]) -> tuple[int, Span, str | None] | None:
+    """The study's N, its span ("131 patients") and which count it is, or None."""
+    best = max(scores(sentences), key=lambda t: t[2], default=None)
+    if best is None or best[2] < threshold():
+        return None
+    i, c, _ = best
+    s = sentences[i]
+    end = c.end
+    m = _NOUN_AFTER.match(s.quote, c.end)
+    if m:
+        end = m.end()
+    span = Span(start=s.start + c.start, end=s.start + end, quote=s.quote[c.start : end],
+                section=s.span.section)
+    return c.value, span, kind(s.quote)
+
+
+__all__ = ["CARD", "MODEL", "Candidate", "candidates", "choose", "features", "kind", "label", "scores", "threshold"]

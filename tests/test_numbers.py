@@ -1,0 +1,103 @@
+"""Numbers tied right: number words, the learned sample-size choice, counts that are counts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kg.errors import KgError
+from kg.extract import extract, sample
+from kg.extract import numbers as num
+from kg.extract.text import sentences
+from kg.models import AbstractSection, Article
+from kg.sources.files import read_file
+
+DATA = Path(__file__).parent / "data"
+ECE = DATA / "medline" / "30288496_ece.nbib"
+
+
+def _record(path: Path) -> Article:
+    return next(r for r in read_file(path) if isinstance(r, Article))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Nineteen", 19),
+        ("twenty-one", 21),
+        ("Twenty-two", 22),
+        ("Two hundred and forty-one", 241),
+        ("Three hundred eighty-two", 382),
+        ("One hundred and ninety-four", 194),
+        ("one thousand", 1000),
+        ("one thousand two hundred and thirty-four", 1234),
+        ("1,234", 1234),
+        ("27\u202f347", 27347),
+    ],
+)
+def test_number_words_and_digits(text: str, value: int) -> None:
+    assert num.to_int(text) == value
+
+
+@pytest.mark.parametrize("text", ["hundred", "and", "two one", "twenty ten", "a"])
+def test_not_numbers(text: str) -> None:
+    assert num.word_number(text) is None
+
+
+def test_candidates_are_whole_numbers_never_parts() -> None:
+    text = (
+        "Two hundred and forty-one women were randomly assigned; Twenty-four-hour urine, 2.5 mg, "
+        "aged 30-70 years, 1,234 controls."
+    )
+    assert [c.value for c in sample.candidates(text)] == [241, 1234]  # a range is no count
+
+
+def _n(text: str) -> int | None:
+    found = sample.choose(sentences((AbstractSection(text=text),)))
+    return found[0] if found else None
+
+
+def test_sample_size_without_cue_word_and_in_words() -> None:
+    assert _n(
+        "Two hundred and forty-one women with early breast cancer were randomly assigned to "
+        "four cycles of docetaxel or six cycles of FEC. Grade 3 neutropenia occurred in 40 women."
+    ) == 241
+
+
+def test_sample_size_is_never_a_count_of_cycles_or_an_arm() -> None:
+    text = (
+        "Patients received four cycles of epirubicin (n = 120) or paclitaxel (n = 121). "
+        "A total of 241 patients were randomized between 2001 and 2004."
+    )
+    assert _n(text) == 241
+
+
+def test_sample_size_on_real_abstracts() -> None:
+    ece = extract(_record(ECE))
+    assert ece.population.sample_size == 131
+    span = ece.population.sample_size_span
+    assert span is not None and span.quote == "131 patients"
+    seed = extract(_record(DATA / "seed" / "000_e84263704ca7bb66.txt"))
+    assert seed.population.sample_size == 27
+    gold = DATA / "gold" / "records"
+    by_file = {p.name: p for p in gold.iterdir()}
+    assert by_file, "gold records missing"
+
+
+def test_the_loader_checks_the_model_checksum(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "sample_size.crfsuite"
+    shutil.copy(sample.MODEL, bad)
+    bad.write_bytes(bad.read_bytes() + b"\0")
+    shutil.copy(sample.CARD, tmp_path / "sample_size.json")
+    monkeypatch.setattr(sample, "MODEL", bad)
+    monkeypatch.setattr(sample, "CARD", tmp_path / "sample_size.json")
+    sample._tagger.cache_clear()
+    sample._card.cache_clear()
+    try:
+        with pytest.raises(KgError, match="sha256"):
+            sample.choose(sentences((AbstractSection(text="We enrolled 40 patients."),)))
+    finally:
+        sample._tagger.cache_clear()
+        sample._card.cache_clear()
