@@ -367,6 +367,29 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """A comparison the abstract states: intervention vs comparator on an outcome, its direction.
+
+    ``intervention``/``comparator`` index ``Evidence.interventions`` where kg could tell which
+    arms the sentence compares; ``direction`` is "significantly increased", "significantly
+    decreased" or "no significant difference" (of the intervention against the comparator), or
+    None when the model was not confident; ``probability`` is the model's for that direction.
+    """
+
+    span: Span  # the evidence sentence
+    found_by: str  # "model:findings-<version>" or "rule:findings-p-value"
+    direction: str | None = None
+    probability: float | None = None
+    intervention: int | None = None
+    comparator: int | None = None
+    intervention_text: str | None = None  # the words the sentence names the arm with
+    comparator_text: str | None = None
+    outcome: str | None = None
+    outcome_span: Span | None = None
+    measurement: Measurement = Measurement()
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """The study one abstract reports."""
 
@@ -377,6 +400,7 @@ class Evidence:
     outcomes: tuple[Outcome, ...] = ()
     conclusion: tuple[Span, ...] = ()
     abbreviations: tuple[Abbreviation, ...] = ()
+    findings: tuple[Finding, ...] = ()
 
 
 __all__ = [
@@ -392,6 +416,7 @@ __all__ = [
     "Deletion",
     "DesignFeature",
     "Evidence",
+    "Finding",
     "Grant",
     "Intervention",
     "Journal",

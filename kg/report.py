@@ -14,11 +14,13 @@ from pyoxigraph import Literal, NamedNode, QuerySolutions, Variable
 
 from kg.errors import KgError
 from kg.models import DESIGN_TERMS
+from kg.rdf.evidence import DIRECTIONS
 from kg.rdf.iris import Iris
 from kg.rdf.namespaces import PREFIXES
 from kg.store import KgStore
 
 MESH_PREFIX = PREFIXES["mesh"]
+_DIRECTION_NAMES = {node.value: name for name, node in DIRECTIONS.items()}
 
 
 class NotInStore(KgError):
@@ -58,6 +60,17 @@ SELECT ?g ?a ?o ?text ?kind ?mesh ?arm ?quote ?start ?end ?count ?den ?basis ?pc
 _CONCLUSION = """
 SELECT ?g ?a ?quote ?start WHERE { GRAPH ?g { ?a kg:reportsStudy/kg:conclusion ?s .
   ?s oa:exact ?quote ; oa:start ?start } } ORDER BY ?start"""
+_FINDINGS = """
+SELECT ?g ?a ?f ?iv ?cmp ?ivtext ?cmptext ?outcome ?direction ?prob ?how ?quote ?start ?end
+       ?p ?pop ?effm ?eff ?cil ?cilo ?cihi WHERE { GRAPH ?g {
+  ?a kg:reportsStudy/kg:finding ?f . ?f kg:evidenceSpan ?s . ?s oa:exact ?quote ; oa:start ?start ; oa:end ?end .
+  OPTIONAL { ?f kg:findingIntervention/rdfs:label ?iv } OPTIONAL { ?f kg:findingComparator/rdfs:label ?cmp }
+  OPTIONAL { ?f kg:interventionText ?ivtext } OPTIONAL { ?f kg:comparatorText ?cmptext }
+  OPTIONAL { ?f kg:outcomeText ?outcome } OPTIONAL { ?f kg:direction ?direction }
+  OPTIONAL { ?f kg:probability ?prob } OPTIONAL { ?f kg:foundBy ?how }
+  OPTIONAL { ?f kg:measurement ?m .
+    OPTIONAL { ?m kg:pValue ?p ; kg:pOperator ?pop } OPTIONAL { ?m kg:effectMeasure ?effm ; kg:effectValue ?eff }
+    OPTIONAL { ?m kg:ciLevel ?cil ; kg:ciLower ?cilo ; kg:ciUpper ?cihi } } } }"""
 _RELATED = """
 SELECT ?g ?a ?rel ?pmid WHERE { GRAPH ?g {
   { ?a kg:similarTo ?r . BIND("similar" AS ?rel) } UNION { ?a cito:isCitedBy ?r . BIND("cited_by" AS ?rel) }
@@ -163,6 +176,7 @@ def evidence_json(store: KgStore, pmid: str, *, iris: Iris) -> dict[str, Any]:
         o.update(quote=_value(r["quote"]), start=_value(r["start"]), end=_value(r["end"]))
         outcomes.append(o)
     conclusion = [_value(r["quote"]) for r in rows(_CONCLUSION)]
+    findings = [_finding(r) for r in sorted(rows(_FINDINGS), key=lambda r: _index(r["f"]))]
     related: dict[str, list[str]] = {"similar": [], "cited_by": []}
     for r in rows(_RELATED):
         related[_value(r["rel"])].append(_value(r["pmid"]))
@@ -182,9 +196,32 @@ def evidence_json(store: KgStore, pmid: str, *, iris: Iris) -> dict[str, Any]:
         "outcomes": outcomes,
         "conclusion": conclusion[0] if conclusion else None,
         "conclusion_sentences": conclusion,
+        "findings": findings,
         "similar_articles": sorted(related["similar"], key=int),
         "cited_by": sorted(related["cited_by"], key=int),
     }
+
+
+def _finding(r: dict[str, Any]) -> dict[str, Any]:
+    """One finding of :func:`evidence_json`: arms, outcome, direction, numbers, sentence."""
+    f: dict[str, Any] = {
+        "intervention": _value(r["iv"]),
+        "comparator": _value(r["cmp"]),
+        "intervention_text": _value(r["ivtext"]),
+        "comparator_text": _value(r["cmptext"]),
+        "outcome": _value(r["outcome"]),
+        "direction": _DIRECTION_NAMES.get(r["direction"].value) if r["direction"] is not None else None,
+        "probability": _value(r["prob"]),
+        "found_by": _value(r["how"]),
+    }
+    if r["p"] is not None:
+        f["p_value"] = {"operator": _value(r["pop"]), "value": _value(r["p"])}
+    if r["eff"] is not None:
+        f["effect"] = {"measure": _value(r["effm"]), "value": _value(r["eff"])}
+    if r["cil"] is not None:
+        f["ci"] = {"level": _value(r["cil"]), "lower": _value(r["cilo"]), "upper": _value(r["cihi"])}
+    f.update(quote=_value(r["quote"]), start=_value(r["start"]), end=_value(r["end"]))
+    return f
 
 
 def evidence_table(data: dict[str, Any]) -> str:
@@ -215,6 +252,13 @@ def evidence_table(data: dict[str, Any]) -> str:
         if o["percentage"] is not None:
             n += f" ({o['percentage']}%)"
         lines.append(f"  {n:<14} {o['text']}  [{o['kind']}]")
+    if data.get("findings"):
+        lines.append("findings    :")
+    for f in data.get("findings", ()):
+        arms = f"{f['intervention'] or f['intervention_text'] or '?'} vs {f['comparator'] or f['comparator_text'] or '?'}"
+        p = f.get("p_value")
+        stat = f"  p {p['operator']} {p['value']}" if p else ""
+        lines.append(f"  {f['direction'] or 'direction not stated':<26} {arms}: {f['outcome'] or '?'}{stat}")
     if data.get("conclusion"):
         lines.append(f"conclusion  : {data['conclusion']}")
     lines.append(f"similar     : {' '.join(data['similar_articles']) or '-'}")

@@ -5,7 +5,7 @@ Extraction knows nothing of RDF; :func:`extract` is a plain function over models
 
 from __future__ import annotations
 
-from kg.extract import design, pico
+from kg.extract import design, findings, pico
 from kg.extract.text import CONCLUSIONS, abbreviations, sentences
 from kg.mesh import MeshTable
 from kg.models import Article, Evidence
@@ -53,6 +53,7 @@ def extract(article: Article, *, mesh: MeshTable | None = None) -> Evidence:
         outcomes=outcomes,
         conclusion=tuple(s.span for s in found if s.role == CONCLUSIONS),
         abbreviations=tuple(abbrevs),
+        findings=findings.find(found, interventions=arms),
     )
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.extract.numbers import UCUM
-from kg.models import Evidence, Measurement, Span, Summary
+from kg.models import Evidence, Finding, Measurement, Span, Summary
 from kg.rdf.iris import Iris
 from kg.rdf.namespaces import DCTERMS, KG, OA, RDF, RDFS, SCHEMA, XSD
 
@@ -81,6 +81,7 @@ def evidence_quads(evidence: Evidence, *, iris: Iris) -> list[Quad]:
         or evidence.population.conditions
         or evidence.population.sample_size
         or evidence.conclusion
+        or evidence.findings
     ):
         return []
     w = _Writer(evidence, iris)
@@ -118,8 +119,10 @@ def evidence_quads(evidence: Evidence, *, iris: Iris) -> list[Quad]:
             c = w.node("courses", i)
             w.add(n, KG.numberOfCourses, c)
             _summary(w, c, iv.courses)
+    outcome_nodes: list[NamedNode] = []
     for i, o in enumerate(evidence.outcomes, 1):
         n = w.node("outcome", i)
+        outcome_nodes.append(n)
         w.add(study, KG.outcome, n)
         w.add(n, RDF.type, KG.Outcome)
         w.add(n, RDFS.label, Literal(o.text))
@@ -134,6 +137,8 @@ def evidence_quads(evidence: Evidence, *, iris: Iris) -> list[Quad]:
         _measurement(w, m, o.measurement)
     for span in evidence.conclusion:
         w.add(study, KG.conclusion, w.span_node(span))
+    for i, found in enumerate(evidence.findings, 1):
+        _finding(w, study, i, found, evidence, arms, outcome_nodes)
     for i, a in enumerate(evidence.abbreviations, 1):
         n = w.node("abbreviation", i)
         w.add(w.article, KG.definesAbbreviation, n)
@@ -142,6 +147,55 @@ def evidence_quads(evidence: Evidence, *, iris: Iris) -> list[Quad]:
         w.add(n, KG.longForm, Literal(a.long))
         w.span(n, a.span)
     return w.quads
+
+
+#: A finding's direction, as the controlled terms of ontologies/kg.ttl.
+DIRECTIONS = {
+    "significantly increased": KG.SignificantlyIncreased,
+    "significantly decreased": KG.SignificantlyDecreased,
+    "no significant difference": KG.NoSignificantDifference,
+}
+
+
+def _finding(
+    w: _Writer,
+    study: NamedNode,
+    i: int,
+    f: Finding,
+    evidence: Evidence,
+    arms: list[NamedNode],
+    outcomes: list[NamedNode],
+) -> None:
+    """``study kg:finding <…/finding/i>``: arms, outcome, direction, numbers, sentence."""
+    n = w.node("finding", i)
+    w.add(study, KG.finding, n)
+    w.add(n, RDF.type, KG.Finding)
+    if f.intervention is not None and f.intervention < len(arms):
+        w.add(n, KG.findingIntervention, arms[f.intervention])
+    if f.comparator is not None and f.comparator < len(arms):
+        w.add(n, KG.findingComparator, arms[f.comparator])
+    if f.intervention_text:
+        w.add(n, KG.interventionText, Literal(f.intervention_text))
+    if f.comparator_text:
+        w.add(n, KG.comparatorText, Literal(f.comparator_text))
+    if f.outcome:
+        w.add(n, KG.outcomeText, Literal(f.outcome))
+        words = set(f.outcome.lower().split())
+        for o, node in zip(evidence.outcomes, outcomes, strict=True):
+            inside = f.span.start <= o.span.start and o.span.end <= f.span.end
+            if inside and words & set(o.text.lower().split()):
+                w.add(n, KG.findingOutcome, node)
+                break
+    if f.direction is not None:
+        w.add(n, KG.direction, DIRECTIONS[f.direction])
+    if f.probability is not None:
+        w.add(n, KG.probability, _dec(Decimal(str(f.probability))))
+    w.found_by(n, f.found_by)
+    w.span(n, f.span)
+    if f.measurement != Measurement():
+        m = w.node("finding-measurement", i)
+        w.add(n, KG.measurement, m)
+        _measurement(w, m, f.measurement)
 
 
 def _population(w: _Writer, study: NamedNode, evidence: Evidence) -> None:
