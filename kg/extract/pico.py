@@ -7,11 +7,13 @@ see why kg says what it says. When the text does not state a number, kg does not
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from kg.extract import comparisons, sample
 from kg.extract import numbers as num
+from kg.extract.grounding import candidates, cues, mentions, study_conditions
 from kg.extract.text import METHODS, OBJECTIVE, RESULTS, Sentence
 from kg.mesh import MeshTable
 from kg.models import (
@@ -202,10 +204,19 @@ def sample_size(sentences: list[Sentence]) -> tuple[int, Span] | None:
 
 
 def conditions(
-    article: Article, sentences: list[Sentence], abbreviations: list[Abbreviation], mesh: MeshTable
+    article: Article,
+    sentences: list[Sentence],
+    abbreviations: list[Abbreviation],
+    mesh: MeshTable,
+    *,
+    participants: Sequence[Span] = (),
 ) -> tuple[Condition, ...]:
-    """Conditions from indexing (qualifier drug therapy/therapy) and MeSH disease terms in the
-    title and the objective/methods text."""
+    """The study's conditions: from indexing (qualifier drug therapy/therapy) confirmed by MeSH
+    disease terms of the title and objective/methods; without indexing, the disease terms the
+    title, objective and participants name (:mod:`kg.extract.grounding`), terms inside the
+    tagged ``participants`` spans first."""
+    if not article.mesh_headings:
+        return _text_conditions(article, sentences, abbreviations, mesh, participants)
     by_ui: dict[str, Condition] = {}
     major: set[str] = set()
     for h in article.mesh_headings:
@@ -238,6 +249,37 @@ def conditions(
         # (and the major topics) are the study's conditions
         by_ui = {ui: c for ui, c in by_ui.items() if ui in named or ui in major}
     return tuple(by_ui.values())
+
+
+def _text_conditions(
+    article: Article,
+    sentences: list[Sentence],
+    abbreviations: list[Abbreviation],
+    mesh: MeshTable,
+    participants: Sequence[Span],
+) -> tuple[Condition, ...]:
+    """Conditions from the text alone: terms named, and the headings NLM gives such terms."""
+    found = mentions(
+        title=article.title,
+        sentences=sentences,
+        abbreviations=abbreviations,
+        mesh=mesh,
+        trees=CONDITION_TREES,
+        participants=participants,
+    )
+    found += cues(title=article.title, sentences=sentences)
+    chosen = study_conditions(candidates(found, mesh=mesh))
+    if participants:  # terms inside the tagged participants phrase first
+        chosen.sort(key=lambda pair: not (pair[1].who and pair[1].first.span is not None))
+    out = []
+    for ui, c in chosen:
+        if ui == c.ui:
+            out.append(Condition(text=c.first.text, mesh=ui, found_by=(_text_rule(c.first.span),),
+                                 span=c.first.span))
+        else:  # NLM's heading for what the text names ("autism" → Autistic Disorder)
+            out.append(Condition(text=mesh.label(ui) or c.first.text, mesh=ui,
+                                 found_by=("rule:mesh-grounding",), span=c.first.span))
+    return tuple(out)
 
 
 def population(

@@ -59,10 +59,12 @@ class Heading:
 
 @dataclass
 class Score:
-    """Counts of one element, micro-averaged over documents."""
+    """Counts of one element, micro-averaged over documents: predictions right (``tp``) and
+    wrong (``fp``); gold headings found (``found``) and missed (``fn``)."""
 
     tp: int = 0
     fp: int = 0
+    found: int = 0
     fn: int = 0
     errors: dict[str, int] = field(default_factory=dict)  # "fp:UI" / "fn:UI" → count
 
@@ -72,7 +74,7 @@ class Score:
 
     @property
     def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+        return self.found / (self.found + self.fn) if self.found + self.fn else 1.0
 
     @property
     def f1(self) -> float:
@@ -86,6 +88,7 @@ class Score:
             "f1": round(self.f1, 4),
             "tp": self.tp,
             "fp": self.fp,
+            "gold": self.found + self.fn,
             "fn": self.fn,
         }
 
@@ -157,7 +160,8 @@ def _score(
     mesh: MeshTable,
 ) -> None:
     """One document's predictions (descriptor or SCR UIs) against its gold and all its headings."""
-    covered: set[str] = set()
+    covered: set[str] = set()  # gold found exactly
+    near: set[str] = set()  # gold found, or a broader or narrower heading of it
     for ui in predicted:
         targets = {ui} | set(mesh.mapped(ui)) if ui.startswith("C") else {ui}
         if targets & indexed:
@@ -167,15 +171,21 @@ def _score(
         else:
             score.fp += 1
             score._note("fp", ui)
-            if _related(ui, gold, mesh):
+            related = {g for g in gold if _related(ui, (g,), mesh)}
+            if related:
                 loose.tp += 1
-                covered |= {g for g in gold if _related(ui, (g,), mesh)}
+                near |= related
             else:
                 loose.fp += 1
     for ui in gold:
-        if ui not in covered:
+        if ui in covered:
+            score.found += 1
+        else:
             score.fn += 1
             score._note("fn", ui)
+        if ui in covered or ui in near:
+            loose.found += 1
+        else:
             loose.fn += 1
 
 

@@ -1,0 +1,309 @@
+"""MeSH terms of an abstract with where they stand, and which of them are the study's condition.
+
+:func:`mentions` finds the descriptors (and supplementary concepts) of some trees in the title
+and the sentences, each with the features the choice needs: the section role, whether the words
+around it say who was studied ("patients with …", inside a tagged participants span), whether it
+reads as a harm ("side effects such as nausea"). :func:`study_conditions` keeps the terms that
+name what the study is about: those of the title, the objective and the participants, not every
+disease the methods or results happen to name. The feature names are shared with the trainer of
+:mod:`kg.extract.grounding_rules` (``kg/extract/train/grounding.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+from kg.errors import InputError
+from kg.extract.text import BACKGROUND, CONCLUSIONS, METHODS, OBJECTIVE, RESULTS, Sentence
+from kg.mesh import MeshTable
+from kg.models import Abbreviation, Span
+
+TITLE = "title"
+RULES_FILE = "mesh-grounding.json"
+CONDITION_TREES = ("C", "F03")
+# headings that say how a disease behaves, not which (Acute Disease, Recurrence…), and the
+# catch-alls no study is about as such (Death, Signs and Symptoms, Syndrome…)
+_ATTRIBUTES = ("C23.550.291", "C23.550.260", "C23.888.592.612.050")
+_NOT_CONDITIONS = frozenset({"D003643", "D012816", "D013577", "D004194", "D020969"})
+_WHO = (
+    r"(?:patients?|children|adults?|adolescents|infants|neonates|newborns|women|men|girls|boys|"
+    r"subjects|participants|volunteers|individuals|persons|people|cases|outpatients|inpatients|"
+    r"survivors|smokers|veterans|mothers|pregnancies|dogs|cats|horses|eyes)"
+)
+# "patients with …", "children suffering from …", "for the treatment of …", "in …"
+_BEFORE = re.compile(
+    rf"\b{_WHO}\s+(?:[\w-]+\s+){{0,3}}?(?:with|having|suffering from|diagnosed with|"
+    r"presenting with|undergoing|at (?:high\s+)?risk (?:of|for)|affected by|hospitali[sz]ed for|"
+    r"admitted (?:for|with))\s+(?:[\w'-]+[\s,]+){0,4}$|"
+    r"\b(?:treatment|treating|management|therapy|prevention|preventing|prophylaxis|control|"
+    r"relief|cure|screening|diagnosis) (?:of|for)\s+(?:[\w'-]+[\s,]+){0,4}$|"
+    r"\b(?:in|among|for)\s+(?:[\w'-]+[\s,]+){0,3}$",
+    re.I,
+)
+# "… patients", "… -infected children"
+_AFTER = re.compile(rf"^[\s-]*(?:[\w-]+\s+){{0,1}}{_WHO}\b", re.I)
+_HARM = re.compile(
+    r"side[- ]effects?|adverse|toxicit|complication|incidence of|tolera|safety|"
+    r"reported|experienced|develop|occur|induced|associated with|risk of",
+    re.I,
+)
+_LEAD_ROLES = frozenset({TITLE, OBJECTIVE, BACKGROUND})
+# words that say more about the condition than its name: how it runs, whom it struck. They
+# stand as pseudo-terms ("cue:acute") that the learned rules map to the headings NLM gives them
+# (Acute Disease; "hypertensive patients" → Hypertension)
+CUES = {
+    "acute": re.compile(r"\bacute(?:ly)?\b", re.I),
+    "chronic": re.compile(r"\bchronic(?:ally)?\b", re.I),
+    "recurrent": re.compile(r"\b(?:recurren(?:t|ce)|relaps(?:ed|ing|e))\b", re.I),
+    "progression": re.compile(r"\bprogress(?:ion|ive)\b", re.I),
+    "metastatic": re.compile(r"\bmetasta(?:tic|ses|sis)\b", re.I),
+    "postoperative": re.compile(
+        r"\b(?:post-?operative(?:ly)?|after (?:\w+ ){0,2}(?:surgery|operation)|surgical)\b", re.I
+    ),
+    "advanced": re.compile(r"\badvanced\b", re.I),
+    "hypertensive": re.compile(r"\bhypertensives?\b", re.I),
+    "diabetic": re.compile(r"\bdiabetics?\b", re.I),
+    "asthmatic": re.compile(r"\basthmatics?\b", re.I),
+    "epileptic": re.compile(r"\bepileptics?\b", re.I),
+    "autistic": re.compile(r"\b(?:autistic|autism)\b", re.I),
+    "schizophrenic": re.compile(r"\bschizophrenics?\b", re.I),
+    "depressed": re.compile(r"\bdepressed\b", re.I),
+    "obese": re.compile(r"\bobese\b", re.I),
+    "infertile": re.compile(r"\b(?:infertile|subfertile)\b", re.I),
+    "hiv": re.compile(r"\bHIV(?:-1)?[- ](?:infected|positive|seropositive)\b|\bHIV\b", re.I),
+    "cancer": re.compile(r"\b(?:cancers?|carcinomas?|tumou?rs?|malignan(?:t|cy|cies)|neoplasms?)\b", re.I),
+    "dogs": re.compile(r"\b(?:dogs|canine)\b", re.I),
+    "cats": re.compile(r"\b(?:cats|feline)\b", re.I),
+    "women": re.compile(r"\b(?:women|female|girls|mothers|pregnan\w*)\b", re.I),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One term found: UI, the words as written, span (None in the title), where it stands."""
+
+    ui: str
+    text: str
+    span: Span | None
+    role: str  # "title" or the sentence's role
+    sentence: int  # -1 for the title
+    who: bool  # the words around it say who was studied
+    harm: bool  # it reads as something that happened to them
+
+
+def _expand(text: str, abbreviations: Sequence[Abbreviation]) -> str:
+    """Each defined short form replaced by its long form (matching only)."""
+    for a in abbreviations:
+        text = re.sub(rf"(?<![\w-]){re.escape(a.short)}(?![\w-])", a.long, text)
+    return text
+
+
+def mentions(
+    *,
+    title: str | None,
+    sentences: Sequence[Sentence],
+    abbreviations: Sequence[Abbreviation],
+    mesh: MeshTable,
+    trees: tuple[str, ...],
+    participants: Sequence[Span] = (),
+) -> list[Mention]:
+    """Terms of ``trees`` in the title and every sentence, with their features.
+
+    A defined abbreviation counts as its long form ("DM" → dermatomyositis); a term inside one
+    of the ``participants`` spans (offsets into the abstract) reads as who was studied.
+    """
+    out: list[Mention] = []
+    if title:
+        text = _expand(title, abbreviations)
+        for m in mesh.find(text, categories=trees):
+            out.append(Mention(m.ui, m.text, None, TITLE, -1, _who(text, m.start, m.end), False))
+    long_forms = {a.short: a for a in abbreviations}
+    for i, s in enumerate(sentences):
+        quote = s.quote
+        found = [(m.ui, m.text, m.start, m.end) for m in mesh.find(quote, categories=trees)]
+        for short, a in long_forms.items():
+            hits = list(re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", quote))
+            if not hits:
+                continue
+            expanded = [m for m in mesh.find(a.long, categories=trees)
+                        if m.end - m.start >= len(a.long) - 2]
+            for hit in hits:
+                if any(start <= hit.start() < end for _, _, start, end in found):
+                    continue
+                found.extend((m.ui, a.long, hit.start(), hit.end()) for m in expanded)
+        for ui, words, start, end in found:
+            span = Span(start=s.start + start, end=s.start + end, quote=quote[start:end],
+                        section=s.span.section)
+            inside = any(p.start <= span.start and span.end <= p.end for p in participants)
+            who = inside or _who(quote, start, end)
+            harm = s.role in (RESULTS, CONCLUSIONS) or bool(
+                _HARM.search(quote[max(0, start - 60) : end + 30])
+            )
+            out.append(Mention(ui, words, span, s.role or METHODS, i, who, harm and not who))
+    return out
+
+
+def _who(text: str, start: int, end: int) -> bool:
+    return bool(_BEFORE.search(text[max(0, start - 60) : start]) or _AFTER.match(text[end:]))
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A UI's mentions taken together: the features a condition is chosen by."""
+
+    ui: str
+    first: Mention
+    count: int
+    roles: frozenset[str]
+    who: bool  # some mention says who was studied
+    harm_only: bool  # every mention reads as a harm
+    narrower_found: bool  # a narrower term of it is a candidate too
+
+    def features(self) -> tuple[str, ...]:
+        """Names of the features that hold (the trainer counts outcomes by them)."""
+        names = []
+        if TITLE in self.roles:
+            names.append("title")
+        if self.roles & {OBJECTIVE, BACKGROUND}:
+            names.append("lead")
+        if METHODS in self.roles:
+            names.append("methods")
+        if not self.roles - {RESULTS, CONCLUSIONS}:
+            names.append("late-only")
+        if self.who:
+            names.append("who")
+        if self.harm_only:
+            names.append("harm-only")
+        if self.count >= 2:
+            names.append("repeated")
+        if self.narrower_found:
+            names.append("broader")
+        return tuple(names)
+
+
+def cues(*, title: str | None, sentences: Sequence[Sentence]) -> list[Mention]:
+    """Pseudo-terms (``cue:…``) for the cue words in the title and the sentences before the
+    results (the lead says what the study is about; results mention everything)."""
+    out = []
+    parts = [(TITLE, -1, title or "", None)] + [
+        (s.role or METHODS, i, s.quote, s) for i, s in enumerate(sentences)
+        if s.role not in (RESULTS, CONCLUSIONS)
+    ]
+    for role, i, text, _ in parts:
+        for name, pattern in CUES.items():
+            m = pattern.search(text)
+            if m:
+                out.append(Mention(f"cue:{name}", m[0], None, role, i, True, False))
+    return out
+
+
+def candidates(found: Sequence[Mention], *, mesh: MeshTable) -> list[Candidate]:
+    """One candidate per UI, in order of first mention; attributes and catch-alls left out."""
+    by_ui: dict[str, list[Mention]] = {}
+    for m in found:
+        if m.ui in _NOT_CONDITIONS or (
+            m.ui.startswith("D") and all(t.startswith(_ATTRIBUTES) for t in mesh.trees(m.ui))
+        ):
+            continue
+        by_ui.setdefault(m.ui, []).append(m)
+    out = []
+    for ui, ms in by_ui.items():
+        under = mesh.narrower(ui) if ui.startswith("D") else frozenset()
+        out.append(
+            Candidate(
+                ui=ui,
+                first=ms[0],
+                count=len(ms),
+                roles=frozenset(m.role for m in ms),
+                who=any(m.who for m in ms),
+                harm_only=all(m.harm for m in ms),
+                narrower_found=any(o != ui and o in under for o in by_ui),
+            )
+        )
+    return out
+
+
+def is_study_condition(c: Candidate) -> bool:
+    """The hand rule: a condition named where the study says what and whom it is about.
+
+    In the title, or said of the participants, or named in the objective/methods more than
+    once; never only in results or conclusions, never only as a harm, never a broader term of
+    one the abstract names more precisely.
+    """
+    if c.narrower_found and not c.who:
+        return False
+    if c.harm_only and TITLE not in c.roles:
+        return False
+    if TITLE in c.roles or c.who:
+        return True
+    return c.count >= 2 and bool(c.roles & (_LEAD_ROLES | {METHODS}))
+
+
+def key(c: Candidate) -> str:
+    """The candidate's key in the learned rules: UI (or cue) and bucket."""
+    if c.ui.startswith("cue:"):
+        return f"{c.ui}|{'title' if TITLE in c.roles else 'lead'}"
+    return f"{c.ui}|{'strong' if is_study_condition(c) else 'weak'}"
+
+
+def study_conditions(
+    found: Sequence[Candidate], *, rules: Mapping[str, Sequence[str]] | None = None
+) -> list[tuple[str, Candidate]]:
+    """(UI, the candidate that stands for it) of the study's conditions, first mention first.
+
+    A candidate the learned ``rules`` know gives the headings NLM indexes for it (none, itself,
+    or others); one they do not know stands for itself when the hand rule holds.
+    """
+    rules = load_rules() if rules is None else rules
+    out: dict[str, Candidate] = {}
+    for c in found:
+        k = key(c)
+        if k in rules:
+            uis: Sequence[str] = rules[k]
+        else:
+            uis = (c.ui,) if k.endswith("|strong") else ()
+        for ui in uis:
+            out.setdefault(ui, c)
+    return list(out.items())
+
+
+def digest(rules: Mapping[str, Sequence[str]]) -> str:
+    """The SHA-256 of the rules as the file stores them (what the loader checks)."""
+    canonical = json.dumps({k: list(v) for k, v in rules.items()}, sort_keys=True,
+                           separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def load_rules() -> dict[str, tuple[str, ...]]:
+    """The learned rules shipped in ``kg/data/mesh-grounding.json``, checksum verified."""
+    resource = resources.files("kg") / "data" / RULES_FILE
+    try:
+        data = json.loads(resource.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the grounding rules: {exc}", source=str(resource)) from exc
+    rules = data.get("rules") if isinstance(data, dict) else None
+    if not isinstance(rules, dict) or digest(rules) != data.get("sha256"):
+        raise InputError("grounding rules fail their checksum", source=str(resource))
+    return {k: tuple(v) for k, v in rules.items()}
+
+
+__all__ = [
+    "CONDITION_TREES",
+    "Candidate",
+    "Mention",
+    "candidates",
+    "cues",
+    "digest",
+    "is_study_condition",
+    "key",
+    "load_rules",
+    "mentions",
+    "study_conditions",
+]
