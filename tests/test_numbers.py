@@ -101,3 +101,35 @@ def test_the_loader_checks_the_model_checksum(tmp_path: Path, monkeypatch: pytes
     finally:
         sample._tagger.cache_clear()
         sample._card.cache_clear()
+
+
+def test_durations_are_never_counts_on_a_real_abstract() -> None:
+    """PMID 30288496: "75 months for the patients with grade 3-4 ECE" is survival, not 75 events."""
+    ev = extract(_record(ECE))
+    assert not [o for o in ev.outcomes if o.measurement.count in (75, 68, 85, 83)]
+    assert not [o for o in ev.outcomes if o.kind == "adverse event"]
+
+
+def _trial(results: str) -> tuple[tuple[int | None, object], ...]:
+    ev = extract(Article(pmid="1", title="Drug A versus placebo: a randomized trial.", abstract=(
+        AbstractSection(text="Patients were randomly assigned to drug A or placebo.", label="Methods"),
+        AbstractSection(text=results, label="Results"),
+    )))
+    return tuple((o.measurement.count, o.measurement.percentage) for o in ev.outcomes)
+
+
+def test_who_was_randomized_is_not_an_outcome() -> None:
+    assert _trial(
+        "Fifty-three women were randomly assigned to exercise (n = 25) or control (n = 28). "
+        "One hundred breast cancer survivors were assessed at baseline."
+    ) == ()
+
+
+def test_arm_values_are_stated_and_pooled_counts_are_not() -> None:
+    found = _trial(
+        "Four patients experienced disease recurrence. "
+        "Grade 3 neutropenia was more frequent with drug A (36.3 vs 22.2%; P = .038). "
+        "Adverse events were reported in more than 10% of the patients."
+    )
+    assert [p for _, p in found if p is not None] == [num.to_decimal("36.3"), num.to_decimal("22.2")]
+    assert all(c is None for c, _ in found)

@@ -104,7 +104,7 @@ def _label_before(sentence: str, pos: int) -> tuple[str, int] | None:
     subject = re.split(r"\s+(?:was|were|is|are)\s+(?:significantly\s+|not\s+)?(?:longer|shorter|higher|lower|"
                        r"greater|smaller|more|less|better|worse|similar)\b", label, maxsplit=1)
     label = subject[0].strip()
-    if not re.search(r"[A-Za-z]{3}", label) or len(label) > 120 or re.match(r"^\d", label):
+    if not re.search(r"[A-Za-z]{3}", label) or len(label) > 120 or re.match(r"^\d(?!\d*-(?:year|month|week|day))", label):
         return None
     return label, offset
 

@@ -73,7 +73,12 @@ _PEOPLE = (
     r"non-?responders|survivors|recipients|mothers|gravidas|pregnancies|eyes|controls|smokers|users|"
     r"patient|participant|subject|case|child|adult|infant|woman|man|individual|person|eye)"
 )
-_ADJ = r"(?:[A-Za-z][\w'-]*\s+){0,3}?"
+# up to three words between a count and its people ("19 evaluable adult patients"), never a unit
+# or a preposition: "75 months for the patients" is a duration, not 75 patients
+_ADJ = (
+    r"(?:(?!(?:months?|weeks?|days?|years?|hours?|minutes?|mg|g|kg|ml|gy|cycles?|courses?|doses?|"
+    r"for|with|in|of|to|from|at|by|on|and|or|per|than|vs|versus)\b)[A-Za-z][\w'-]*\s+){0,3}?"
+)
 _PCT = rf"\(\s*(?P<pct>{num.NUM})\s*%\s*\)"
 _OF = rf"(?:(?:of|out of)\s+(?:the\s+)?(?P<of>{num.INTEGER}|these|them|those|whom)\s+)"
 # "Nineteen patients (70%)", "six of these patients", "12/40 (30%) patients", "12 (30%) patients"
@@ -191,6 +196,8 @@ class _Found:
     stats: dict[str, object] = field(default_factory=dict)
     conflict: str | None = None
     arm: int | None = None
+    paired: bool = False  # one side of values given arm by arm ("36.3 vs 22.2%")
+    lead: str | None = None  # the sentence's opening phrase ("For patients receiving X,")
 
 
 # --- population ------------------------------------------------------------------------------
@@ -471,6 +478,8 @@ def outcomes(
         found.extend(counted)
         found.extend(_stat_outcomes(s, i, arms, counted))
     _denominators(found, sample=sample, single_arm=single_arm)
+    if _comparative(article, sentences, arms):
+        found = [f for f in found if _tied(f, arms, sample)]
     out = []
     for f in found:
         stats = f.stats
@@ -512,8 +521,11 @@ def _sentence_outcomes(s: Sentence, index: int, arms: tuple[Intervention, ...]) 
         after = text[m.end() : region_end]
         before_start = mentions[k - 1].end() if k else 0
         before = text[before_start : m.start()]
-        if _NOT_OUTCOME.match(after):
+        if _NOT_OUTCOME.match(after) or _POPULATION.search(_clause(text, m.start(), m.end())):
             continue
+        if re.match(r"\s*(?:\([^)]*\)\s*)?" + _BREAKDOWN, text[m.end() :]):
+            continue  # "Fourteen patients … (three of 41 in the clodronate group, and 11 …)": the
+            # arms' counts are the values; their sum is not an arm's
         label, lab_start, lab_end = _label(text, m, after, before, before_start)
         if label is None:
             if found and found[-1].sentence == index and m.group("den"):
@@ -568,15 +580,20 @@ def _stat_outcomes(
     stretches the count clauses already read."""
     taken = [(f.span.start - s.start, f.span.end - s.start + 40) for f in counted]
     out = []
-    for finding in comparisons.find(s.quote):
+    findings = comparisons.find(s.quote)
+    for finding in findings:
         if any(finding.start < e and finding.end > b for b, e in taken):
             continue
-        if _AGE.search(finding.label):
-            continue  # "mean age 54 ± 11" describes the population
+        if _AGE.search(finding.label) or _BASELINE.search(finding.label):
+            continue  # "mean age 54 ± 11", "more likely to be childless": who they were
         values = dict(finding.values)
         if "time_unit" in values and "median" in values:
             values["time"], values["time_statistic"] = values.pop("median"), "median"
         pct = values.pop("percentage", None)
+        if pct is not None and not _proportion(finding.label, s.quote, finding.start, finding.end, pct):
+            pct = None
+            if not values:
+                continue
         rule = next((r for k, r in _STAT_RULES.items() if k in finding.values), "rule:stat-pair")
         f = _Found(
             text=finding.label, rule=rule if finding.side or "p_value" not in values or pct else "rule:comparison",
@@ -584,10 +601,123 @@ def _stat_outcomes(
             percentage=pct if isinstance(pct, Decimal) else None, main=False,
         )
         f.stats = values
+        f.paired = finding.side in ("a", "b") and any(
+            o is not finding and o.start == finding.start and o.end == finding.end and o.side
+            for o in findings
+        )
         if finding.arm_words and len(arms) > 1:
             f.arm = _arm(finding.arm_words, arms)
+        lead = _LEAD.match(s.quote)
+        f.lead = lead.group(0) if lead and lead.end() <= finding.start + 1 else None
         out.append(f)
     return out
+
+
+# a clause that describes who was studied, not what happened to them
+_POPULATION = re.compile(
+    r"\b(?:randomi[sz]|randomly|assigned|allocated|enrol|recruit|(?:were|was|been) included|"
+    r"included in (?:the )?(?:study|analysis|trial)|evaluable|analy[sz]able|available for|eligible|"
+    r"per arm|per group|(?:is|are|was|were|be) (?:needed|required)|will be|at baseline|selected|referred|"
+    r"accru|registered|"
+    r"entered|participated|screened|healthy|controls\b|were studied|body mass index|BMI\b|"
+    r"consent|person-years|women-years|years? of age|aged|who chose|population\b|subgroup|subset)",
+    re.I,
+)
+_BREAKDOWN = (
+    r"[(\[:;,]\s*(?:\w+\s+){0,2}?(?:\d+|[A-Za-z]+)(?:\s*(?:of|/)\s*\d+)?(?:\s*\([^)]*\))?\s+"
+    r"(?:in|on|with|for|of)\s+(?:the\s+)?[\w/+-]+(?:[\s-]+(?:group|arm|treated))?"
+)
+_CLAUSE_STOP = re.compile(r"[,;:]|\.(?!\d)")
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    """The clause around ``text[start:end]``: from the previous , ; : to the next one."""
+    head = max(text.rfind(c, 0, start) for c in ",;:")
+    stop = _CLAUSE_STOP.search(text, end)
+    return text[head + 1 : stop.start() if stop else len(text)]
+
+
+_BASELINE = re.compile(
+    r"\bbaseline\b|\b(?:more|less) likely to be\b|\bcharacteristics\b|\bwere (?:older|younger)\b", re.I
+)
+_BOUND = re.compile(
+    r"(?:more than|less than|fewer than|over|under|above|below|approximately|about|around|nearly|"
+    r"almost|up to|at least|at most|roughly|>|<|≥|≤|>=|<=|~)\s*$",
+    re.I,
+)
+_NOT_PROPORTION = re.compile(
+    r"\b(?:change|changes|changed|reduc|decreas|increas|declin|intensity|score|index|level|"
+    r"concentration|density|weight|volume|size|dose)",
+    re.I,
+)
+# how the trial ran and what was given, not what happened to the patients
+_PROCESS = re.compile(
+    r"\b(?:recruit|consent|complet|follow-?up|accrual|retention|attrition|participat|"
+    r"regimen|boost|followed by|received|underwent|accounted|represented|those|"
+    r"(?:chemo|radio|hormono|endocrine )therapy (?:was|were)\b)",
+    re.I,
+)
+_OF_PEOPLE = re.compile(
+    r"%\s*(?:of|in)\s+(?:the\s+|all\s+)?(?:[\w-]+\s+){0,3}?(?:patients|participants|women|men|"
+    r"subjects|cases|children)\b",
+    re.I,
+)
+
+
+def _proportion(label: str, sentence: str, start: int, end: int, pct: object) -> bool:
+    """A percentage that is a share of the patients: not a bound ("in more than 10%"), not a
+    change of a measure ("Ki67 decreased by 3.4%"), not how the trial ran ("recruitment rate")."""
+    region = sentence[start:end]
+    printed = re.escape(str(pct)).replace(r"\.", "[.·]")
+    for m in re.finditer(rf"(?<![\d.]){printed}(?![\d])", region):
+        if _BOUND.search(sentence[max(0, start + m.start() - 20) : start + m.start()]):
+            return False
+    if _PROCESS.search(label):
+        return False
+    return not (_NOT_PROPORTION.search(label) and not _OF_PEOPLE.search(region))
+
+
+_RANDOMIZED = re.compile(r"\brandomi[sz]|\brandomly\b|\bplacebo\b|\bcontrol (?:group|arm)", re.I)
+_VERSUS = re.compile(r"\b(?:versus|vs\.?|compared (?:with|to)|or)\b", re.I)
+
+
+def _comparative(article: Article, sentences: list[Sentence], arms: tuple[Intervention, ...]) -> bool:
+    """A trial of arms against each other: a comparator arm, randomization or a control group
+    anywhere in the title or abstract, or arms compared in the title or objective."""
+    return (
+        any(a.role == "comparator" for a in arms)
+        or any(_RANDOMIZED.search(t) for t in [article.title or ""] + [s.quote for s in sentences])
+        or any(_VERSUS.search(t) and _THERAPY_CUE.search(t)
+               for t in [article.title or ""] + [s.quote for s in sentences if s.role == OBJECTIVE])
+    )
+
+
+def _tied(f: _Found, arms: tuple[Intervention, ...], sample: int | None) -> bool:
+    """In a comparative study a value is stated for an outcome only where the text ties it to
+    an arm: values given side by side, an arm named in the clause, or a count of a stated
+    denominator that is not the whole study ("13 (26%) of 49 patients who underwent HDC").
+    A pooled count ("Four patients experienced disease recurrence") is not an arm's value."""
+    if f.rule != "rule:count-clause":
+        if f.percentage is None or f.paired:
+            return True
+        if _POOLED.search(f.text):
+            return False
+        if f.arm is not None or _arm(f.span.quote, arms) is not None or _GROUP.search(f.span.quote):
+            return True
+        # "For patients receiving TMP/SMX, the clinical cure rate was 86.4%, with 12.1% improved"
+        return bool(f.lead and _GROUP.search(f.lead))
+    if len(arms) > 1 and _arm(f.span.quote, arms) is not None:
+        return True
+    return f.basis == "stated" and f.denominator is not None and f.denominator != sample and not f.subgroup
+
+
+_GROUP = re.compile(
+    r"\b(?:receiving|treated with|given|allocated to|assigned to|randomi[sz]ed to)\s+\S+|"
+    r"\b(?:in|for|of|on|with) the [\w/+-]+(?:[\s-][\w/+-]+)?[\s-](?:group|arm|cohort)s?\b|"
+    r"\b(?:group|arm) [A-Z0-9]\b|[\w/+-]+-(?:treated|group|arm)\b",
+)
+_LEAD = re.compile(r"^(?:For|In|Among|With|On)\b[^,;]*,")
+_POOLED = re.compile(r"\b(?:overall|global|all groups|both (?:arms|groups)|total|combined)\b", re.I)
 
 
 _COUNT_VERB = re.compile(

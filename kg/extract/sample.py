@@ -70,10 +70,20 @@ class Candidate:
     end: int
 
 
+_NOT_A_COUNT = re.compile(
+    r"\s*(?:%|percent|per ?cent|mg|g|kg|ml|mL|l|gy|Gy|cGy|cm|mm|µg|μg|mmol|IU|years?|yrs?|months?|"
+    r"mo|weeks?|wks?|days?|d|hours?|h|hrs?|min|minutes?|times)(?![\w/])",
+)
+_STAT_BEFORE = re.compile(r"(?:[<>≤≥±]|\b(?:[pP]|OR|HR|RR|r)\s*=)\s*$")
+
+
 def candidates(text: str) -> list[Candidate]:
-    """Every integer mention of ``text`` (digits with commas, number words), in order."""
+    """Every integer mention of ``text`` (digits with commas, number words) that can count
+    people: not a percentage, a dose, a duration or a statistic's value; in order."""
     out = []
     for m in _CANDIDATE.finditer(text):
+        if _NOT_A_COUNT.match(text, m.end()) or _STAT_BEFORE.search(text, max(0, m.start() - 6), m.start()):
+            continue
         value = num.to_int(m.group(0))
         if value is not None:
             out.append(Candidate(value=value, start=m.start(), end=m.end()))

@@ -92,8 +92,9 @@ def _printed(value: Decimal | int, *, percent: bool) -> re.Pattern[str]:
         digits = re.escape(str(value)).replace(r"\.", "[.·]")
         if str(value).startswith("0."):
             digits = "0?" + digits[1:]
-    tail = r"\s*%" if percent else r"(?!\s*%)"
-    return re.compile(rf"(?<![\w.,·]){digits}(?!\d|[.·]\d){tail}")
+    # a percentage of a pair may print its sign only once: "(36.3 vs 22.2%)"
+    tail = r"(?=\s*%|\s*(?:vs\.?|v\.?|versus|and|to|,)\s*\d)" if percent else r"(?!\s*%)"
+    return re.compile(rf"(?<![\w,·])(?<!\d[.·]){digits}(?!\d|[.·]\d){tail}")
 
 
 def _located(ev: Evidence, text: str, base: int) -> list[tuple[str, str, list[tuple[int, int]]]]:
