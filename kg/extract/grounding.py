@@ -57,31 +57,39 @@ _LEAD_ROLES = frozenset({TITLE, OBJECTIVE, BACKGROUND})
 # words that say more about the condition than its name: how it runs, whom it struck. They
 # stand as pseudo-terms ("cue:acute") that the learned rules map to the headings NLM gives them
 # (Acute Disease; "hypertensive patients" → Hypertension)
-CUES = {
-    "acute": re.compile(r"\bacute(?:ly)?\b", re.I),
-    "chronic": re.compile(r"\bchronic(?:ally)?\b", re.I),
-    "recurrent": re.compile(r"\b(?:recurren(?:t|ce)|relaps(?:ed|ing|e))\b", re.I),
-    "progression": re.compile(r"\bprogress(?:ion|ive)\b", re.I),
-    "metastatic": re.compile(r"\bmetasta(?:tic|ses|sis)\b", re.I),
-    "postoperative": re.compile(
-        r"\b(?:post-?operative(?:ly)?|after (?:\w+ ){0,2}(?:surgery|operation)|surgical)\b", re.I
+CUES = {  # name: (a word every match contains, lower case; the pattern)
+    "acute": ("acute", r"\bacute(?:ly)?\b"),
+    "chronic": ("chronic", r"\bchronic(?:ally)?\b"),
+    "recurrent": ("recur|relaps", r"\b(?:recurren(?:t|ce)|relaps(?:ed|ing|e))\b"),
+    "progression": ("progress", r"\bprogress(?:ion|ive)\b"),
+    "metastatic": ("metasta", r"\bmetasta(?:tic|ses|sis)\b"),
+    "postoperative": (
+        "operat|surg",
+        r"\b(?:post-?operative(?:ly)?|after (?:\w+ ){0,2}(?:surgery|operation)|surgical)\b",
     ),
-    "advanced": re.compile(r"\badvanced\b", re.I),
-    "hypertensive": re.compile(r"\bhypertensives?\b", re.I),
-    "diabetic": re.compile(r"\bdiabetics?\b", re.I),
-    "asthmatic": re.compile(r"\basthmatics?\b", re.I),
-    "epileptic": re.compile(r"\bepileptics?\b", re.I),
-    "autistic": re.compile(r"\b(?:autistic|autism)\b", re.I),
-    "schizophrenic": re.compile(r"\bschizophrenics?\b", re.I),
-    "depressed": re.compile(r"\bdepressed\b", re.I),
-    "obese": re.compile(r"\bobese\b", re.I),
-    "infertile": re.compile(r"\b(?:infertile|subfertile)\b", re.I),
-    "hiv": re.compile(r"\bHIV(?:-1)?[- ](?:infected|positive|seropositive)\b|\bHIV\b", re.I),
-    "cancer": re.compile(r"\b(?:cancers?|carcinomas?|tumou?rs?|malignan(?:t|cy|cies)|neoplasms?)\b", re.I),
-    "dogs": re.compile(r"\b(?:dogs|canine)\b", re.I),
-    "cats": re.compile(r"\b(?:cats|feline)\b", re.I),
-    "women": re.compile(r"\b(?:women|female|girls|mothers|pregnan\w*)\b", re.I),
+    "advanced": ("advanced", r"\badvanced\b"),
+    "hypertensive": ("hypertensive", r"\bhypertensives?\b"),
+    "diabetic": ("diabetic", r"\bdiabetics?\b"),
+    "asthmatic": ("asthmatic", r"\basthmatics?\b"),
+    "epileptic": ("epileptic", r"\bepileptics?\b"),
+    "autistic": ("autis", r"\b(?:autistic|autism)\b"),
+    "schizophrenic": ("schizophrenic", r"\bschizophrenics?\b"),
+    "depressed": ("depressed", r"\bdepressed\b"),
+    "obese": ("obese", r"\bobese\b"),
+    "infertile": ("fertile", r"\b(?:infertile|subfertile)\b"),
+    "hiv": ("hiv", r"\bHIV\b"),
+    "cancer": (
+        "cancer|carcinom|tumo|malignan|neoplas",
+        r"\b(?:cancers?|carcinomas?|tumou?rs?|malignan(?:t|cy|cies)|neoplasms?)\b",
+    ),
+    "dogs": ("dog|canine", r"\b(?:dogs|canine)\b"),
+    "cats": ("cats|feline", r"\b(?:cats|feline)\b"),
+    "women": ("wom|female|girl|mother|pregnan", r"\b(?:women|female|girls|mothers|pregnan\w*)\b"),
 }
+_CUES = [
+    (name, tuple(words.split("|")), re.compile(pattern, re.I))
+    for name, (words, pattern) in CUES.items()
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,9 +204,9 @@ def cues(*, title: str | None, sentences: Sequence[Sentence]) -> list[Mention]:
         if s.role not in (RESULTS, CONCLUSIONS)
     ]
     for role, i, text, _ in parts:
-        for name, pattern in CUES.items():
-            m = pattern.search(text)
-            if m:
+        lower = text.lower()
+        for name, words, pattern in _CUES:
+            if any(w in lower for w in words) and (m := pattern.search(text)):
                 out.append(Mention(f"cue:{name}", m[0], None, role, i, True, False))
     return out
 

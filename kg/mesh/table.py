@@ -151,6 +151,10 @@ _KEEP = ("ss", "us", "is", "ics")
 # "-es" after these is a plural ending ("crutches", "boxes"), and a final "e" after them is
 # dropped too, so that "headache" and "headaches" agree
 _SIBILANT = ("ch", "sh", "x", "ss", "z")
+# British spellings folded to MeSH's American ones: tumour, haemorrhage, oedema, randomised
+_BRITISH = re.compile(r"(?<=[a-z])ae(?=[a-qs-z])|^ae(?=t)|(?<=[a-z])oe(?=[a-z])|^oe(?=[dst])|"
+                      r"(?<=[a-z]{3})our(?=s?$)|(?<=[a-z])is(?=ation|ing$|ed$)")
+_AMERICAN = {"ae": "e", "oe": "e", "our": "or", "is": "iz"}
 _CACHE_LIMIT = 500_000
 _ACRONYM_MAX = 5  # an all-caps word this short is taken for an acronym ("ART" is not Art)
 _TERMS_FILE, _CONCEPTS_FILE = "mesh-terms.tsv.gz", "mesh-scr.tsv.gz"
@@ -338,6 +342,8 @@ def fold_word(word: str) -> str:
 
     >>> [fold_word(w) for w in ("Headaches", "headache", "studies", "Crohn's", "intravenous")]
     ['headach', 'headach', 'study', 'crohn', 'intravenous']
+    >>> [fold_word(w) for w in ("tumours", "haemorrhage", "oedema", "randomised", "aerosol")]
+    ['tumor', 'hemorrhage', 'edema', 'randomized', 'aerosol']
     """
     w = word.lower().replace("’", "'")
     if not w.isascii():
@@ -348,6 +354,8 @@ def fold_word(word: str) -> str:
     w = _IRREGULAR.get(w, w)
     if len(w) <= 3 or not w.isalpha():
         return w
+    if len(w) >= 6:
+        w = _BRITISH.sub(lambda m: _AMERICAN[m[0]], w)
     if w.endswith("ies") and len(w) > 4:
         return w[:-3] + "y"
     if w.endswith("s") and not w.endswith(_KEEP):

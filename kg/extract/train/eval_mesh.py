@@ -2,8 +2,10 @@
 
 Each corpus document (``picodata_participants.jsonl``: title + abstract + NLM's real MeSH
 headings) becomes an :class:`~kg.models.Article` *without* its headings (title =
-``text[:title_end]``, the rest one abstract section); :func:`kg.extract.extract` runs on it and
-the UIs it predicts are scored against the headings NLM gave the record.
+``text[:title_end]``, the rest one abstract section); kg's sentence splitter and
+:func:`kg.extract.pico.conditions` / :func:`~kg.extract.pico.interventions` run on it (or, with
+``run``, the whole :func:`kg.extract.extract`) and the UIs predicted are scored against the
+headings NLM gave the record. Abstracts/s counts what was run, sentence splitting included.
 
 Gold, stated plainly:
 
@@ -34,10 +36,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kg.extract import extract
+from kg.extract import pico
+from kg.extract.text import abbreviations, sentences
 from kg.extract.train.corpora import PICODATA, Doc, load, split
 from kg.mesh import MeshTable
-from kg.models import AbstractSection, Article, Evidence
+from kg.models import AbstractSection, Article, Condition, Evidence, Intervention
 
 CONDITION_TREES = ("C", "F03")
 PROCEDURE_TREES = ("E02", "E04", "E07")
@@ -220,19 +223,22 @@ def evaluate(
     )
     report = Report(scores={name: Score() for name in names})
     s = report.scores
-    step = run or (lambda a: extract(a, mesh=mesh))
     for doc in docs:
         found = headings(doc, mesh=mesh)
         if not found:
             continue
         article = article_of(doc)
         start = time.perf_counter()
-        evidence = step(article)
+        if run is None:
+            conditions, interventions = _pico(article, mesh=mesh)
+        else:
+            evidence = run(article)
+            conditions, interventions = evidence.population.conditions, evidence.interventions
         report.seconds += time.perf_counter() - start
         report.docs += 1
         indexed = {h.ui for h in found}
-        conds = {c.mesh for c in evidence.population.conditions if c.mesh}
-        ivs = {i.mesh for i in evidence.interventions if i.mesh and i.role == "intervention"}
+        conds = {c.mesh for c in conditions if c.mesh}
+        ivs = {i.mesh for i in interventions if i.mesh and i.role == "intervention"}
         ivs.discard(PLACEBO)
         gold = gold_conditions(found, mesh=mesh)
         _score(s["conditions"], s["conditions_ancestors"], conds, gold, indexed, mesh)
@@ -241,6 +247,17 @@ def evaluate(
         gold_iv = gold_interventions(found, mesh=mesh)
         _score(s["interventions"], s["interventions_ancestors"], ivs, gold_iv, indexed, mesh)
     return report
+
+
+def _pico(
+    article: Article, *, mesh: MeshTable
+) -> tuple[tuple[Condition, ...], tuple[Intervention, ...]]:
+    found = sentences(article.abstract)
+    abbrevs = abbreviations(article.abstract)
+    return (
+        pico.conditions(article, found, abbrevs, mesh),
+        pico.interventions(article, found, abbrevs, mesh),
+    )
 
 
 def evaluate_conditions(docs: Sequence[Doc], *, mesh: MeshTable) -> dict[str, Any]:
