@@ -89,9 +89,17 @@ def states_comparison(text: str) -> bool:
     >>> states_comparison("Doses were compared with those of 2010.")
     False
     """
-    if _STRONG.search(text):
+    low = text.lower()
+    if (_has_operator(text) or any(w in low for w in _STRONG_HINTS)) and _STRONG.search(text):
         return True
-    return bool(_COMPARISON.search(text)) and bool(_UP.search(text) or _DOWN.search(text))
+    return bool(_COMPARISON.search(text)) and bool(directions(_WORDS.findall(low)))
+
+
+_STRONG_HINTS = ("signific", "ci", "confidence", "differ", "similar", "comparable")
+
+
+def _has_operator(text: str) -> bool:
+    return any(c in text for c in "<=>≤≥")
 
 
 _NOT_SIGNIFICANT = re.compile(
@@ -104,13 +112,21 @@ _NOT_SIGNIFICANT = re.compile(
 _SIGNIFICANT = re.compile(r"\bsignificant(?:ly)?\b", re.I)
 
 
-def stated_no_difference(text: str) -> bool:
-    """True when every p-value the sentence states is at or above 0.05 (an exact rule)."""
+def p_values(text: str) -> list[tuple[str, Decimal]]:
+    """Every p-value the sentence states: (operator as printed, value)."""
+    if not _has_operator(text):
+        return []
     values: list[tuple[str, Decimal]] = []
     for m in _P_ALL.finditer(text):
         value = num.to_decimal(m.group(2))
         if value is not None:
             values.append((m.group(1), value))
+    return values
+
+
+def stated_no_difference(text: str, *, values: list[tuple[str, Decimal]] | None = None) -> bool:
+    """True when every p-value the sentence states is at or above 0.05 (an exact rule)."""
+    values = p_values(text) if values is None else values
     return bool(values) and all(op in ("=", ">", "≥", ">=") and v >= Decimal("0.05") for op, v in values)
 
 
@@ -120,20 +136,48 @@ _P_ALL = re.compile(rf"\b[Pp](?:\s*-?\s*values?)?\s*(<=|>=|≤|≥|<|>|=)\s*({nu
 # --- features, shared with training --------------------------------------------------------------
 
 _TOKEN = re.compile(r"[a-z]+(?:-[a-z]+)*|\d+(?:\.\d+)?|[<>=≤≥%]")
-_UP = re.compile(
-    r"\b(?:increas\w*|higher|greater|more|improv\w*|longer|elevat\w*|rais\w*|better|larger|superior|"
-    r"gain\w*|enhanc\w*|prolong\w*|exceed\w*|faster|benefit\w*|boost\w*|rise|rose|augment\w*)\b",
-    re.I,
+_WORDS = re.compile(r"[a-z]+")
+# words that say which way: exact words, and stems of words ("increas" → increased, increases)
+_UP_WORDS = frozenset(
+    ("higher", "greater", "more", "longer", "better", "larger", "superior", "faster", "rise", "rose")
 )
-_DOWN = re.compile(
-    r"\b(?:decreas\w*|lower|less|reduc\w*|shorter|fewer|declin\w*|diminish\w*|drop\w*|fell|fall|"
-    r"smaller|worse|inferior|attenuat\w*|suppress\w*|prevent\w*|slower|lowered|lessen\w*|"
-    r"alleviat\w*|relie\w*|minimi\w*|cut)\b",
-    re.I,
+_UP_STEMS = ("increas", "improv", "elevat", "rais", "gain", "enhanc", "prolong", "exceed", "benefit",
+             "boost", "augment")
+_DOWN_WORDS = frozenset(
+    ("lower", "less", "shorter", "fewer", "fell", "fall", "smaller", "worse", "inferior", "slower",
+     "lowered", "cut")
 )
-_ANY_DIRECTION = re.compile(rf"(?P<up>{_UP.pattern})|(?P<down>{_DOWN.pattern})", re.I)
+_DOWN_STEMS = ("decreas", "reduc", "declin", "diminish", "drop", "attenuat", "suppress", "prevent",
+               "lessen", "alleviat", "relie", "minimi")
+
+
+def directions(words: Iterable[str]) -> list[str]:
+    """"up" or "down" for each word (lower case) that says which way, in order."""
+    out = []
+    for w in words:
+        kind = _KIND.get(w)
+        if kind is None:
+            kind = _kind(w)
+            if len(_KIND) < 100_000:
+                _KIND[w] = kind
+        if kind:
+            out.append(kind)
+    return out
+
+
+def _kind(w: str) -> str:
+    if w in _UP_WORDS or w.startswith(_UP_STEMS):
+        return "up"
+    if w in _DOWN_WORDS or w.startswith(_DOWN_STEMS):
+        return "down"
+    return ""
+
+
+_KIND: dict[str, str] = {}  # word → "up", "down" or "" (memo: abstracts reuse their words)
+
+
 _REFERENCE_CUE = re.compile(
-    r"\b(?:than|compared (?:with|to)|in comparison (?:with|to)|versus|vs\.?|relative to|over|as against)\s+$",
+    r"\b(?:than|compared(?: with| to)?|in comparison(?: with| to)?|versus|vs\.?|relative to|over|as against)\s+$",
     re.I,
 )
 _STOP = frozenset(
@@ -144,14 +188,10 @@ _STOP = frozenset(
 )
 
 
-def _p_bucket(text: str) -> list[str]:
+def _p_bucket(values: list[tuple[str, Decimal]]) -> list[str]:
     out = []
-    for m in _P_ALL.finditer(text):
-        v = num.to_decimal(m.group(2))
-        if v is None:
-            continue
-        op = {"<=": "≤", ">=": "≥"}.get(m.group(1), m.group(1))
-        small = v < Decimal("0.05") or (op in ("<", "≤") and v <= Decimal("0.05"))
+    for op, v in values:
+        small = v < Decimal("0.05") or (op in ("<", "≤", "<=") and v <= Decimal("0.05"))
         out.append("p=sig" if small else "p=ns")
     return out
 
@@ -171,15 +211,16 @@ def features(text: str, *, subject_first: bool | None = None) -> dict[str, float
         f[f"b={a}_{b}"] = 1.0
     neg = bool(_NOT_SIGNIFICANT.search(text))
     sig = bool(_SIGNIFICANT.search(text))
-    kinds = ["up" if m.group("up") else "down" for m in _ANY_DIRECTION.finditer(text)]
+    kinds = directions(_WORDS.findall(low))
     ups = kinds.count("up")
     downs = len(kinds) - ups
     f["neg"] = 1.0 if neg else 0.0
     if sig and not neg:
         f["sig_only"] = 1.0
-    for p in _p_bucket(text):
+    values = p_values(text)
+    for p in _p_bucket(values):
         f[p] = 1.0
-    if stated_no_difference(text):
+    if stated_no_difference(text, values=values):
         f["all_p_ns"] = 1.0
     if ups:
         f["up"] = 1.0
@@ -302,12 +343,13 @@ def outcome_words(text: str) -> str | None:
     'primary outcome'
     """
     text = _INLINE_LABEL.sub("", text)
-    had = _HAD.search(text)
+    low = text.lower()
+    had = _HAD.search(text) if any(w in low for w in (" had ", " showed ", " experienced ", " reported ")) else None
     if had:
         words = _clean(had.group("what"))
         if words:
             return words
-    m = _COPULA_DIRECTION.search(text)
+    m = _COPULA_DIRECTION.search(text) if any(w in low for w in (" was ", " were ", " is ", " are ")) else None
     if m:
         head = text[: m.start()]
         if _LEAD_IN.match(head) and "," in head:
@@ -408,6 +450,7 @@ def classify(text: str, *, subject_first: bool | None = None, model_: Model | No
 
 # --- findings of an abstract ---------------------------------------------------------------------
 
+_EFFECT_HINT = re.compile(r"(?i:ratio|risk|difference)|\b(?:a?OR|a?HR|a?RR|IRR|MD)s?\b")
 _PLACEBO_WORDS = re.compile(r"\b(?:placebo|control|controls|usual care|standard care|sham|no treatment|untreated)\b", re.I)
 
 
@@ -416,9 +459,9 @@ def _arm_names(iv: Intervention) -> str:
 
 
 def _measurement(text: str) -> Measurement:
-    p = num.p_value(text)
-    eff = num.effect_with_ci(text)
-    ci = eff[2] if eff else num.confidence_interval(text)
+    p = num.p_value(text) if _has_operator(text) else None
+    eff = num.effect_with_ci(text) if _EFFECT_HINT.search(text) else None
+    ci = eff[2] if eff else (num.confidence_interval(text) if "%" in text else None)
     return Measurement(
         p_operator=p[0] if p else None,
         p_value=p[1] if p else None,
@@ -539,12 +582,14 @@ __all__ = [
     "ModelError",
     "arm_mentions",
     "classify",
+    "directions",
     "features",
     "find",
     "finding",
     "model",
     "orientation",
     "outcome_words",
+    "p_values",
     "stated_no_difference",
     "states_comparison",
 ]
