@@ -193,3 +193,18 @@ def test_named_question_findings(store: Path) -> None:
         run_query(kgstore, prepare(named_query("findings"), {"condition": "Fetal Membranes, Premature Rupture"}))
     )
     assert len(in_condition) == len(every)
+
+
+def test_one_finding_per_outcome_mention_with_its_own_numbers() -> None:
+    text = "Nausea (P = 0.01) and vomiting (P = 0.03) were significantly lower with ondansetron than with placebo."
+    arms = (
+        Intervention(text="ondansetron", found_by=("rule:mesh-text",)),
+        Intervention(text="placebo", found_by=("rule:mesh-text",), role="comparator"),
+    )
+    spans = [Span(start=text.index(w), end=text.index(w) + len(w), quote=w, section=0) for w in ("Nausea", "vomiting")]
+    nausea, vomiting = fx.find([_sentence(text)], interventions=arms, outcome_spans=spans)
+    assert (nausea.outcome, vomiting.outcome) == ("Nausea", "vomiting")
+    assert nausea.outcome_span == spans[0]
+    assert (str(nausea.measurement.p_value), str(vomiting.measurement.p_value)) == ("0.01", "0.03")
+    assert nausea.direction == vomiting.direction == fx.DECREASED
+    assert nausea.span == vomiting.span

@@ -33,7 +33,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -492,14 +492,31 @@ def find(
     interventions: Sequence[Intervention],
     outcome_spans: Sequence[Span] = (),
 ) -> tuple[Finding, ...]:
-    """One finding per results/conclusions sentence that states a comparison."""
+    """The findings of results/conclusions sentences that state a comparison: one per outcome
+    mention in the sentence (``outcome_spans``, from the span tagger), else one per sentence."""
     m = model()
     out: list[Finding] = []
     names = [_arm_names(iv) for iv in interventions]
+    spans = sorted(outcome_spans, key=lambda sp: (sp.start, sp.end))
     for s in sentences:
         if s.role not in (RESULTS, CONCLUSIONS) or not states_comparison(s.quote):
             continue
-        out.append(finding(s, interventions=interventions, names=names, outcome_spans=outcome_spans, model_=m))
+        f = finding(s, interventions=interventions, names=names, outcome_spans=spans, model_=m)
+        inside = [sp for sp in spans if s.span.start <= sp.start and sp.end <= s.span.end]
+        if len(inside) < 2:
+            out.append(f)
+            continue
+        for sp in inside:  # "A (p = .01) and B (p = .03) were lower": the numbers after each
+            after = s.quote[sp.end - s.span.start :]
+            numbers = _measurement(after)
+            out.append(
+                replace(
+                    f,
+                    outcome=sp.quote,
+                    outcome_span=sp,
+                    measurement=numbers if numbers != Measurement() else f.measurement,
+                )
+            )
     return tuple(out)
 
 
