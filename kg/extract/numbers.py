@@ -10,6 +10,10 @@ number in the text ("4.8" stays 4.8, never 4.7999…).
 (Decimal('1234'), Decimal('0.05'), Decimal('6.2'))
 >>> p_value("difference was significant (P<.05)")
 ('<', Decimal('0.05'))
+>>> p_value("(p=<0.0001)"), p_value("P < 10(-4)"), p_value("P = 1.2 x 10-5")
+(('≤', Decimal('0.0001')), None, ('=', Decimal('0.000012')))
+>>> effect_with_ci("hazard ratio [HR], 0.81; 95% CI, 0.65 to 1.00; P = .044")
+('HR', Decimal('0.81'), (Decimal('95'), Decimal('0.65'), Decimal('1.00')))
 >>> confidence_interval("OR 2.1 (95% CI, 1.2-3.4)")
 (Decimal('95'), Decimal('1.2'), Decimal('3.4'))
 >>> effect_size("hazard ratio 0.72 (95% CI 0.6-0.9)")
@@ -165,7 +169,8 @@ def denominators_for(count: int, percentage: Decimal, *, limit: int = 1_000_000)
 
 
 _P = re.compile(
-    rf"\b[Pp](?:\s*-?\s*values?)?\s*(<=|>=|≤|≥|<|>|=)\s*({NUM}(?:\s*[x×]\s*10\s*[-−]\s*\d+)?)"
+    rf"\b[Pp](?:\s*-?\s*values?)?\s*(<=|>=|=<|=>|≤|≥|<|>|=)\s*"
+    rf"({NUM}(?:\s*[x×]\s*10\s*(?:[-−]|\^\s*[-−]?|\(\s*[-−])\s*\d+\)?)?)"
 )
 
 
@@ -173,15 +178,22 @@ def p_value(text: str) -> tuple[str, Decimal] | None:
     m = _P.search(text)
     if not m:
         return None
-    op = {"<=": "≤", ">=": "≥"}.get(m.group(1), m.group(1))
+    op = {"<=": "≤", ">=": "≥", "=<": "≤", "=>": "≥"}.get(m.group(1), m.group(1))
     raw = m.group(2)
-    sci = re.match(r"(.+?)\s*[x×]\s*10\s*[-−]\s*(\d+)$", raw)
-    value = to_decimal(sci.group(1)) * Decimal(10) ** -int(sci.group(2)) if sci else to_decimal(raw)  # type: ignore[operator]
-    return (op, value) if value is not None else None
+    sci = re.match(r"(.+?)\s*[x×]\s*10\s*(?:[-−]|\^\s*[-−]|\(\s*[-−])\s*(\d+)\)?$", raw)
+    if sci:
+        base = to_decimal(sci.group(1))
+        value = base * Decimal(10) ** -int(sci.group(2)) if base is not None else None
+    else:
+        if re.match(r"\s*\(\s*[-−]|\s*[-−]\s*\d", text[m.end() :]):
+            return None  # "P < 10(-4)": an exponent the rule does not read
+        value = to_decimal(raw)
+    # a probability is never above 1: "P = 12" is not a p-value
+    return (op, value) if value is not None and value <= 1 else None
 
 
 _CI = re.compile(
-    rf"({NUM})\s*%\s*(?:CI|C\.I\.|confidence intervals?)\s*(?:[,:=]|of|was)?\s*[\[(]?\s*"
+    rf"({NUM})\s*%\s*(?:CI|C\.I\.|confidence intervals?(?:\s*[\[(]CI[\])])?)\s*(?:[,:=]|of|was)?\s*[\[(]?\s*"
     rf"(-?\s?{NUM}){_DASH}(-?\s?{NUM})",
     re.I,
 )
@@ -208,7 +220,7 @@ _EFFECT_NAMES = {
 }
 _EFFECT = re.compile(
     rf"\b(a?OR|a?HR|a?RR|IRR|MD|(?:adjusted\s+)?(?:odds ratio|hazard ratio|relative risk|risk ratio|"
-    rf"incidence rate ratio|rate ratio|mean difference))s?\b\s*(?:\([A-Za-z]+\)\s*)?"
+    rf"incidence rate ratio|rate ratio|mean difference))s?\b\s*(?:[(\[][A-Za-z]+[)\]]\s*)?"
     rf"(?:[=:,]|of|was|were|is)?\s*(-?{NUM})(?!\s*%)"
 )
 
