@@ -27,6 +27,16 @@ from kg.models import Abbreviation, Span
 TITLE = "title"
 RULES_FILE = "mesh-grounding.json"
 CONDITION_TREES = ("C", "F03")
+INTERVENTION_TREES = ("D", "E02", "E04", "E07")
+CONDITION, INTERVENTION = "condition", "intervention"
+PLACEBO = "D010919"
+# a sentence that says something was given or done to the participants
+GIVEN = re.compile(
+    r"\b(?:treat|therap|receiv|administ|given|giving|randomi[sz]|versus|vs\b|compar|dose|dosing|"
+    r"mg\b|infusion|course|regimen|use of|using|efficacy|effect of|supplement|vaccin|injection|"
+    r"underw|perform|procedure|surg|operat|implant|graft|irradiat|radiotherap|chemotherap|placebo)",
+    re.I,
+)
 # headings that say how a disease behaves, not which (Acute Disease, Recurrence…), and the
 # catch-alls no study is about as such (Death, Signs and Symptoms, Syndrome…)
 _ATTRIBUTES = ("C23.550.291", "C23.550.260", "C23.888.592.612.050")
@@ -120,20 +130,27 @@ def mentions(
     mesh: MeshTable,
     trees: tuple[str, ...],
     participants: Sequence[Span] = (),
+    given: re.Pattern[str] | None = None,
 ) -> list[Mention]:
     """Terms of ``trees`` in the title and every sentence, with their features.
 
     A defined abbreviation counts as its long form ("DM" → dermatomyositis); a term inside one
-    of the ``participants`` spans (offsets into the abstract) reads as who was studied.
+    of the ``participants`` spans (offsets into the abstract) reads as who was studied. With
+    ``given`` (interventions), ``who`` says instead that the sentence says something was given
+    ("treated", "randomised to"), and a term inside a ``participants`` span (there the tagged
+    intervention phrases) counts as given.
     """
     out: list[Mention] = []
     if title:
         text = _expand(title, abbreviations)
+        said = given.search(text) is not None if given is not None else False
         for m in mesh.find(text, categories=trees):
-            out.append(Mention(m.ui, m.text, None, TITLE, -1, _who(text, m.start, m.end), False))
+            who = said if given is not None else _who(text, m.start, m.end)
+            out.append(Mention(m.ui, m.text, None, TITLE, -1, who, False))
     long_forms = {a.short: a for a in abbreviations}
     for i, s in enumerate(sentences):
         quote = s.quote
+        said = given.search(quote) is not None if given is not None else False
         found = [(m.ui, m.text, m.start, m.end) for m in mesh.find(quote, categories=trees)]
         for short, a in long_forms.items():
             hits = list(re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", quote))
@@ -149,7 +166,7 @@ def mentions(
             span = Span(start=s.start + start, end=s.start + end, quote=quote[start:end],
                         section=s.span.section)
             inside = any(p.start <= span.start and span.end <= p.end for p in participants)
-            who = inside or _who(quote, start, end)
+            who = inside or (said if given is not None else _who(quote, start, end))
             harm = s.role in (RESULTS, CONCLUSIONS) or bool(
                 _HARM.search(quote[max(0, start - 60) : end + 30])
             )
@@ -211,13 +228,16 @@ def cues(*, title: str | None, sentences: Sequence[Sentence]) -> list[Mention]:
     return out
 
 
-def candidates(found: Sequence[Mention], *, mesh: MeshTable) -> list[Candidate]:
-    """One candidate per UI, in order of first mention; attributes and catch-alls left out."""
+def candidates(
+    found: Sequence[Mention], *, mesh: MeshTable, kind: str = CONDITION
+) -> list[Candidate]:
+    """One candidate per UI, in order of first mention; for conditions, disease attributes and
+    catch-alls left out."""
     by_ui: dict[str, list[Mention]] = {}
     for m in found:
-        if m.ui in _NOT_CONDITIONS or (
+        if kind == CONDITION and (m.ui in _NOT_CONDITIONS or (
             m.ui.startswith("D") and all(t.startswith(_ATTRIBUTES) for t in mesh.trees(m.ui))
-        ):
+        )):
             continue
         by_ui.setdefault(m.ui, []).append(m)
     out = []
@@ -253,32 +273,56 @@ def is_study_condition(c: Candidate) -> bool:
     return c.count >= 2 and bool(c.roles & (_LEAD_ROLES | {METHODS}))
 
 
-def key(c: Candidate) -> str:
-    """The candidate's key in the learned rules: UI (or cue) and bucket."""
+def is_study_intervention(c: Candidate) -> bool:
+    """The hand rule: named in the title or the objective/methods where something is given."""
+    return c.who and bool(c.roles & {TITLE, OBJECTIVE, METHODS})
+
+
+def key(c: Candidate, *, kind: str = CONDITION) -> str:
+    """The candidate's key in the learned rules: UI (or cue) and bucket; interventions' keys
+    start with ``iv:``."""
+    if kind == INTERVENTION:
+        return f"iv:{c.ui}|{'strong' if is_study_intervention(c) else 'weak'}"
     if c.ui.startswith("cue:"):
         return f"{c.ui}|{'title' if TITLE in c.roles else 'lead'}"
     return f"{c.ui}|{'strong' if is_study_condition(c) else 'weak'}"
 
 
-def study_conditions(
-    found: Sequence[Candidate], *, rules: Mapping[str, Sequence[str]] | None = None
+def grounded(
+    found: Sequence[Candidate],
+    *,
+    kind: str,
+    rules: Mapping[str, Sequence[str]] | None = None,
 ) -> list[tuple[str, Candidate]]:
-    """(UI, the candidate that stands for it) of the study's conditions, first mention first.
+    """(UI, the candidate that stands for it), first mention first.
 
     A candidate the learned ``rules`` know gives the headings NLM indexes for it (none, itself,
-    or others); one they do not know stands for itself when the hand rule holds.
+    or others, most often first); one they do not know stands for itself when the hand rule
+    holds. An intervention stays one arm: itself when NLM indexes it, else the heading NLM
+    gives such a term ("chemotherapy" → Antineoplastic Combined Chemotherapy Protocols).
     """
     rules = load_rules() if rules is None else rules
     out: dict[str, Candidate] = {}
     for c in found:
-        k = key(c)
+        k = key(c, kind=kind)
         if k in rules:
             uis: Sequence[str] = rules[k]
         else:
             uis = (c.ui,) if k.endswith("|strong") else ()
+        if kind == INTERVENTION and c.ui == PLACEBO:
+            uis = (c.ui,) if k.endswith("|strong") else ()  # the comparator, which NLM rarely indexes
+        elif kind == INTERVENTION and uis:
+            uis = (c.ui,) if c.ui in uis else uis[:1]
         for ui in uis:
             out.setdefault(ui, c)
     return list(out.items())
+
+
+def study_conditions(
+    found: Sequence[Candidate], *, rules: Mapping[str, Sequence[str]] | None = None
+) -> list[tuple[str, Candidate]]:
+    """(UI, the candidate that stands for it) of the study's conditions (see :func:`grounded`)."""
+    return grounded(found, kind=CONDITION, rules=rules)
 
 
 def digest(rules: Mapping[str, Sequence[str]]) -> str:
@@ -303,13 +347,19 @@ def load_rules() -> dict[str, tuple[str, ...]]:
 
 
 __all__ = [
+    "CONDITION",
     "CONDITION_TREES",
+    "GIVEN",
+    "INTERVENTION",
+    "INTERVENTION_TREES",
     "Candidate",
     "Mention",
     "candidates",
     "cues",
     "digest",
+    "grounded",
     "is_study_condition",
+    "is_study_intervention",
     "key",
     "load_rules",
     "mentions",

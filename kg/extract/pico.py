@@ -13,7 +13,15 @@ from decimal import Decimal
 
 from kg.extract import comparisons, sample
 from kg.extract import numbers as num
-from kg.extract.grounding import candidates, cues, mentions, study_conditions
+from kg.extract.grounding import (
+    GIVEN,
+    INTERVENTION,
+    candidates,
+    cues,
+    grounded,
+    mentions,
+    study_conditions,
+)
 from kg.extract.text import METHODS, OBJECTIVE, RESULTS, Sentence
 from kg.mesh import MeshTable
 from kg.models import (
@@ -277,7 +285,7 @@ def _text_conditions(
     found += cues(title=article.title, sentences=sentences)
     chosen = study_conditions(candidates(found, mesh=mesh))
     if participants:  # terms inside the tagged participants phrase first
-        chosen.sort(key=lambda pair: not (pair[1].who and pair[1].first.span is not None))
+        chosen.sort(key=lambda pair: not _inside(pair[1].first.span, participants))
     out = []
     for ui, c in chosen:
         if ui == c.ui:
@@ -342,8 +350,17 @@ _AGE_TAGS = frozenset(
 
 
 def interventions(
-    article: Article, sentences: list[Sentence], abbreviations: list[Abbreviation], mesh: MeshTable
+    article: Article,
+    sentences: list[Sentence],
+    abbreviations: list[Abbreviation],
+    mesh: MeshTable,
+    *,
+    interventions_spans: Sequence[Span] = (),
 ) -> tuple[Intervention, ...]:
+    """Arms: from indexing (therapeutic use, administration, adverse effects) confirmed by the
+    text; without indexing, the agents and procedures the title and objective/methods say were
+    given, grounded as NLM indexes them (:mod:`kg.extract.grounding`; terms inside the tagged
+    ``interventions_spans`` count as given). The placebo is a comparator."""
     by_ui: dict[str, Intervention] = {}
     for h in article.mesh_headings:
         ui = _heading_ui(h, mesh)
@@ -362,14 +379,8 @@ def interventions(
     if specific:
         # "Bronchodilator Agents", "Recombinant Proteins": classes NLM adds next to the agents
         by_ui = {ui: iv for ui, iv in by_ui.items() if ui in specific}
-    for ui, text, span in _text_terms(
-        article,
-        sentences,
-        abbreviations,
-        mesh,
-        INTERVENTION_TREES,
-        roles=(OBJECTIVE, METHODS),
-        cue=_THERAPY_CUE,
+    for ui, text, span in _intervention_terms(
+        article, sentences, abbreviations, mesh, interventions_spans
     ):
         if (
             article.mesh_headings
@@ -413,6 +424,31 @@ def interventions(
         by_ui[PLACEBO] = replace(by_ui[PLACEBO], role="comparator")
     found = list(by_ui.values())
     return tuple(_with_courses(found, sentences))
+
+
+def _intervention_terms(
+    article: Article,
+    sentences: list[Sentence],
+    abbreviations: list[Abbreviation],
+    mesh: MeshTable,
+    spans: Sequence[Span],
+) -> list[tuple[str, str, Span | None]]:
+    """(UI, words, span) of the agents and procedures given: confirmed later by indexing when
+    the record has it, else chosen by the grounding rules."""
+    if article.mesh_headings:
+        return _text_terms(article, sentences, abbreviations, mesh, INTERVENTION_TREES,
+                           roles=(OBJECTIVE, METHODS), cue=_THERAPY_CUE)
+    found = mentions(title=article.title, sentences=sentences, abbreviations=abbreviations,
+                     mesh=mesh, trees=INTERVENTION_TREES, participants=spans, given=GIVEN)
+    chosen = grounded(candidates(found, mesh=mesh, kind=INTERVENTION), kind=INTERVENTION)
+    if spans:  # terms inside the tagged intervention phrases first
+        chosen.sort(key=lambda pair: not _inside(pair[1].first.span, spans))
+    long_forms = {a.short: a.long for a in abbreviations}
+    return [(ui, long_forms.get(c.first.text, c.first.text), c.first.span) for ui, c in chosen]
+
+
+def _inside(span: Span | None, spans: Sequence[Span]) -> bool:
+    return span is not None and any(s.start <= span.start and span.end <= s.end for s in spans)
 
 
 def _with_courses(found: list[Intervention], sentences: list[Sentence]) -> list[Intervention]:

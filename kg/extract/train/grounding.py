@@ -23,7 +23,7 @@ from pathlib import Path
 from kg.extract import grounding
 from kg.extract.text import abbreviations, sentences
 from kg.extract.train.corpora import PICODATA, Doc, load, split
-from kg.extract.train.eval_mesh import article_of, gold_conditions, headings
+from kg.extract.train.eval_mesh import article_of, gold_conditions, gold_interventions, headings
 from kg.mesh import MeshTable
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,44 +32,55 @@ MIN_SUPPORT = 3
 THRESHOLD = 0.5
 
 
-def keys_of(doc: Doc, *, mesh: MeshTable) -> set[str]:
+def keys_of(doc: Doc, *, mesh: MeshTable, kind: str = grounding.CONDITION) -> set[str]:
     """The candidate keys of one document, as inference computes them."""
     article = article_of(doc)
     found = sentences(article.abstract)
-    terms = grounding.mentions(
-        title=article.title,
-        sentences=found,
-        abbreviations=abbreviations(article.abstract),
-        mesh=mesh,
-        trees=grounding.CONDITION_TREES,
-    )
-    terms += grounding.cues(title=article.title, sentences=found)
-    return {grounding.key(c) for c in grounding.candidates(terms, mesh=mesh)}
+    short = abbreviations(article.abstract)
+    if kind == grounding.INTERVENTION:
+        terms = grounding.mentions(
+            title=article.title, sentences=found, abbreviations=short, mesh=mesh,
+            trees=grounding.INTERVENTION_TREES, given=grounding.GIVEN,
+        )
+    else:
+        terms = grounding.mentions(
+            title=article.title, sentences=found, abbreviations=short, mesh=mesh,
+            trees=grounding.CONDITION_TREES,
+        )
+        terms += grounding.cues(title=article.title, sentences=found)
+    found_candidates = grounding.candidates(terms, mesh=mesh, kind=kind)
+    return {grounding.key(c, kind=kind) for c in found_candidates}
 
 
 def learn(
     docs: Sequence[Doc],
     *,
     mesh: MeshTable,
+    kind: str = grounding.CONDITION,
     threshold: float = THRESHOLD,
     min_support: int = MIN_SUPPORT,
 ) -> dict[str, list[str]]:
-    """Key → the condition headings to predict for it (only keys with enough support)."""
+    """Key → the headings to predict for it, most often indexed first (only keys with enough
+    support)."""
     seen: Counter[str] = Counter()
     together: dict[str, Counter[str]] = defaultdict(Counter)
     for doc in docs:
         found = headings(doc, mesh=mesh)
         if not found:
             continue
-        gold = gold_conditions(found, mesh=mesh)
-        for key in keys_of(doc, mesh=mesh):
+        if kind == grounding.INTERVENTION:
+            gold = gold_interventions(found, mesh=mesh)
+        else:
+            gold = gold_conditions(found, mesh=mesh)
+        for key in keys_of(doc, mesh=mesh, kind=kind):
             seen[key] += 1
             together[key].update(gold)
     rules = {}
     for key, n in seen.items():
         if n < min_support:
             continue
-        rules[key] = sorted(ui for ui, k in together[key].items() if k / n >= threshold)
+        ranked = sorted(together[key].items(), key=lambda pair: (-pair[1], pair[0]))
+        rules[key] = [ui for ui, k in ranked if k / n >= threshold]
     return dict(sorted(rules.items()))
 
 
@@ -79,9 +90,10 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     mesh = MeshTable.default()
     train, dev = split(load(PICODATA))
-    rules = learn(train, mesh=mesh)
+    rules = learn(train, mesh=mesh) | learn(train, mesh=mesh, kind=grounding.INTERVENTION)
     card = {
-        "what": "candidate key (MeSH UI or cue, with bucket) -> condition headings NLM indexes",
+        "what": "candidate key (MeSH UI or cue, with bucket; 'iv:' for interventions) -> "
+        "the condition (or intervention) headings NLM indexes",
         "data": f"{PICODATA} train split ({len(train)} abstracts; dev {len(dev)} held out)",
         "min_support": MIN_SUPPORT,
         "threshold": THRESHOLD,
