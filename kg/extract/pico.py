@@ -643,6 +643,8 @@ def _stat_outcomes(
         )
         if finding.arm_words and len(arms) > 1:
             f.arm = _arm(finding.arm_words, arms)
+        if f.arm is None and f.paired and len(arms) > 1:
+            f.arm = _side_arm(s.quote[finding.start : finding.end], finding.side, arms)
         lead = _LEAD.match(s.quote)
         f.lead = lead.group(0) if lead and lead.end() <= finding.start + 1 else None
         out.append(f)
@@ -713,6 +715,7 @@ def _proportion(label: str, sentence: str, start: int, end: int, pct: object) ->
     return not (_NOT_PROPORTION.search(label) and not _OF_PEOPLE.search(region))
 
 
+_GIVEN = re.compile(r"\b(?:underwent|received|were (?:treated|given|operated)|had surgery)\b", re.I)
 _RANDOMIZED = re.compile(r"\brandomi[sz]|\brandomly\b|\bplacebo\b|\bcontrol (?:group|arm)", re.I)
 _VERSUS = re.compile(r"\b(?:versus|vs\.?|compared (?:with|to)|or)\b", re.I)
 
@@ -742,8 +745,12 @@ def _tied(f: _Found, arms: tuple[Intervention, ...], sample: int | None) -> bool
             return True
         # "For patients receiving TMP/SMX, the clinical cure rate was 86.4%, with 12.1% improved"
         return bool(f.lead and _GROUP.search(f.lead))
+    if _POOLED.search(f.span.quote):
+        return False  # "One patient from all sonelokimab-containing groups": no arm's count
     if len(arms) > 1 and _arm(f.span.quote, arms) is not None:
-        return True
+        # "Thirty-eight patients underwent modified radical mastectomy": an arm's treatment
+        # given is how the trial ran, as for shares (_PROCESS), not what happened to them
+        return not _GIVEN.search(f.span.quote)
     return f.basis == "stated" and f.denominator is not None and f.denominator != sample and not f.subgroup
 
 
@@ -753,7 +760,9 @@ _GROUP = re.compile(
     r"\b(?:group|arm) [A-Z0-9]\b|[\w/+-]+-(?:treated|group|arm)\b",
 )
 _LEAD = re.compile(r"^(?:For|In|Among|With|On)\b[^,;]*,")
-_POOLED = re.compile(r"\b(?:overall|global|all groups|both (?:arms|groups)|total|combined)\b", re.I)
+_POOLED = re.compile(
+    r"\b(?:overall|global|all(?: [\w-]+)? (?:groups|arms)|both (?:arms|groups)|total|combined)\b", re.I
+)
 
 
 _COUNT_VERB = re.compile(
@@ -888,6 +897,28 @@ def _arm(region: str, arms: tuple[Intervention, ...]) -> int | None:
         if any(re.search(rf"\b{re.escape(n)}\b", region, re.I) for n in names if n):
             hits.append(i)
     return hits[0] if len(hits) == 1 else None
+
+
+_REFERENCE_BEFORE = re.compile(r"(?:compared (?:with|to)|versus|vs\.?|than|relative to|over)\s+(?:the\s+)?$", re.I)
+
+
+def _side_arm(text: str, side: str | None, arms: tuple[Intervention, ...]) -> int | None:
+    """Which arm one side of a pair belongs to: "higher in the EoP arm than in the E arm (36.3 vs
+    22.2%)" names two arms in the order of the values. None when the sentence names other than
+    two arms, or opens with the reference ("Compared with placebo, A reduced … (10% vs 20%)")."""
+    first: dict[int, int] = {}
+    for i, iv in enumerate(arms):
+        for n in (iv.text, iv.abbreviation):
+            if n:
+                m = re.search(rf"\b{re.escape(n)}\b", text, re.I)
+                if m and (i not in first or m.start() < first[i]):
+                    first[i] = m.start()
+    if len(first) != 2:
+        return None
+    order = sorted(first, key=lambda i: first[i])
+    if _REFERENCE_BEFORE.search(text[: first[order[0]]]):
+        return None
+    return order[0] if side == "a" else order[1] if side == "b" else None
 
 
 def _denominators(found: list[_Found], *, sample: int | None, single_arm: bool) -> None:
