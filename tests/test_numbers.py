@@ -133,3 +133,19 @@ def test_arm_values_are_stated_and_pooled_counts_are_not() -> None:
     )
     assert [p for _, p in found if p is not None] == [num.to_decimal("36.3"), num.to_decimal("22.2")]
     assert all(c is None for c, _ in found)
+
+
+def test_each_side_of_a_pair_is_its_arm() -> None:
+    ev = extract(Article(pmid="1", title="Docetaxel versus paclitaxel: a randomized trial.", abstract=(
+        AbstractSection(text="Patients were randomly assigned to docetaxel or paclitaxel.", label="Methods"),
+        AbstractSection(
+            text="Neutropenia was more frequent with docetaxel than with paclitaxel (36.3% vs 22.2%; P = .038).",
+            label="Results",
+        ),
+    )))
+    names = [iv.text.lower() for iv in ev.interventions]
+    sides = {o.measurement.percentage: o.arm for o in ev.outcomes if o.measurement.percentage is not None}
+    if {"docetaxel", "paclitaxel"} <= set(names):  # arms grounded from the text
+        assert names[sides[num.to_decimal("36.3")]] == "docetaxel"
+        assert names[sides[num.to_decimal("22.2")]] == "paclitaxel"
+    assert set(sides) == {num.to_decimal("36.3"), num.to_decimal("22.2")}
