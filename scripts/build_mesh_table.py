@@ -61,7 +61,7 @@ SCR_TERMS = "scr-terms-2024.tsv.gz"
 
 # a term kg can meet in running text: words, digits and a little punctuation, not a formula
 _PLAIN = re.compile(r"[A-Za-z0-9'’ ,.\-+/&]+")
-_LETTERS = re.compile(r"[A-Za-z]{3}")
+_LETTERS = re.compile(r"[A-Za-z].*[A-Za-z]")  # two letters at least ("5-FU")
 _MAX_TERM, _MAX_WORDS = 60, 6
 # supplementary concepts: a drug's name, not a code ("SCH 58235") or a formula; one to three words
 _SCR_NAME = re.compile(r"[A-Za-z][A-Za-z'’-]*[a-z][A-Za-z'’-]*(?: [A-Za-z][A-Za-z'’-]*){0,2}")

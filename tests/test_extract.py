@@ -258,3 +258,77 @@ def test_every_span_matches_its_offsets_on_test_records() -> None:
 @pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/data/pubmed")
 def test_every_span_matches_its_offsets_on_the_shared_corpus() -> None:
     assert _check_corpus([SHARED]) > 3700
+
+
+# --- MeSH grounding from the text alone (no NLM indexing) -------------------------------------
+
+BREAST_NEOPLASMS, LETROZOLE, PLACEBO = "D001943", "D000077289", "D010919"
+VOMITING, NAUSEA, HYPERTENSION = "D014839", "D009325", "D006973"
+
+
+def _unindexed() -> Article:
+    return Article(
+        pmid="1",
+        title="Letrozole for postmenopausal women with breast cancer: a randomised trial",
+        abstract=(
+            AbstractSection(
+                text="Women with early breast cancer were randomised to letrozole or placebo for "
+                "five years. Nausea and vomiting were reported as side effects in 12 patients. "
+                "Letrozole reduced recurrence."
+            ),
+        ),
+    )
+
+
+def _pico_args(article: Article) -> tuple[Article, list, list, MeshTable]:  # type: ignore[type-arg]
+    """What kg.extract hands the pico functions."""
+    from kg.extract.text import abbreviations
+
+    return article, sentences(article.abstract), abbreviations(article.abstract), MeshTable.default()
+
+
+def test_text_alone_condition_is_the_one_studied_not_every_disease_named() -> None:
+    from kg.extract import pico
+
+    args = _pico_args(_unindexed())
+    found = pico.conditions(*args)
+    uis = [c.mesh for c in found]
+    assert uis[0] == BREAST_NEOPLASMS  # "breast cancer", an entry term of Breast Neoplasms
+    assert VOMITING not in uis and NAUSEA not in uis  # side effects are outcomes
+    assert found[0].text == "breast cancer" and found[0].found_by == ("rule:mesh-title",)
+
+
+def test_text_alone_placebo_is_the_comparator() -> None:
+    from kg.extract import pico
+
+    args = _pico_args(_unindexed())
+    arms = {i.mesh: i.role for i in pico.interventions(*args)}
+    assert arms == {LETROZOLE: "intervention", PLACEBO: "comparator"}
+
+
+def test_tagged_spans_are_accepted_and_rank_first() -> None:
+    from kg.extract import pico
+
+    article = Article(
+        pmid="2",
+        title="Outcomes after a heart attack",
+        abstract=(AbstractSection(text="We studied 100 hypertensive patients given IVIG."),),
+    )
+    args = _pico_args(article)
+    whole = args[1][0].span
+    plain = [c.mesh for c in pico.conditions(*args)]
+    tagged = [c.mesh for c in pico.conditions(*args, participants=(whole,))]
+    assert set(plain) == set(tagged) and HYPERTENSION in tagged  # "hypertensive patients"
+    assert tagged[0] == HYPERTENSION  # inside the participants phrase: first
+    arms = pico.interventions(*args, interventions_spans=(whole,))
+    assert [i.mesh for i in arms] == ["D016756"]  # IVIG, in capitals
+
+
+def test_grounding_rules_carry_a_card_and_a_checksum_the_loader_checks() -> None:
+    from kg.extract import grounding
+
+    shipped = json.loads((Path(__file__).parents[1] / "kg" / "data" / grounding.RULES_FILE).read_text())
+    assert shipped["sha256"] == grounding.digest(shipped["rules"])
+    assert {"data", "threshold", "min_support"} <= set(shipped["card"])
+    assert grounding.load_rules()["D002289|strong"][:2] == ("D002289", "D008175")  # NSCLC, + lung
+    assert grounding.digest({"a|strong": ["D1"]}) != grounding.digest({"a|strong": ["D2"]})

@@ -444,3 +444,55 @@ def test_from_path_with_terms_and_concepts(tmp_path: Path) -> None:
     assert table.mapped("C9") == ("D2",) and table.in_categories("C9", ("D03",))
     with pytest.raises(ValueError, match="duplicate"):
         MeshTable([MeshTerm("D1", "A", ())], concepts=[MeshConcept("D1", "B", ())])
+
+
+def _gz(path: Path, text: str) -> None:
+    path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+
+
+def test_build_script_with_entry_terms_and_concepts(tmp_path: Path) -> None:
+    src = tmp_path / "mesh"
+    src.mkdir()
+    (src / "descriptors-2026.tsv").write_text(
+        "ui\tlabel\nD1\tBreast Neoplasms\nD2\tFluorouracil\nD3\tPostoperative Pain\n",
+        encoding="utf-8",
+    )
+    (src / "qualifiers-2026.tsv").write_text("ui\tlabel\nQ1\tdrug therapy\n", encoding="utf-8")
+    (src / "mtrees2019.bin").write_text("Breast Neoplasms;C04.1\n", encoding="utf-8")
+    _gz(src / "trees-2024.tsv.gz", "ui\ttree_number\nD1\tC04.2\nD2\tD03.1\nD3\tC23.1\n")
+    header = "ui\tlabel\tconcept_ui\tterm_ui\tterm\tconcept_preferred\tpermuted\tlexical_tag\trecord_preferred\n"
+    _gz(
+        src / "entry-terms-2024-detailed.tsv.gz",
+        header
+        + "D1\tBreast Neoplasms\tM1\tT1\tBreast Neoplasms\tY\tN\tNON\tY\n"
+        + "D1\tBreast Neoplasms\tM1\tT2\tBreast Cancer\tN\tN\tNON\tN\n"
+        + "D1\tBreast Neoplasms\tM1\tT3\tCancer, Breast\tN\tY\tNON\tN\n"  # permuted: kg inverts
+        + "D2\tFluorouracil\tM2\tT4\t5-FU\tN\tN\tABB\tN\n"
+        + "D2\tFluorouracil\tM2\tT5\tRo 2-9757\tN\tN\tLAB\tN\n"  # a lab code
+        + "D3\tPain, Postoperative\tM3\tT6\tPain, Postoperative\tY\tN\tNON\tY\n"  # renamed
+        + "D9\tGone\tM9\tT9\tGone Thing\tY\tN\tNON\tY\n",  # not a 2026 descriptor
+    )
+    _gz(
+        src / "scr-2024.tsv.gz",
+        "ui\tname\tmapped_to_ui\nC1\tfolfox\tD2\nC2\tCHOP protocol\t*D2\nC3\tsome virus\tD8\n"
+        "C4\t2-(1H)-pyridone\tD2\n",
+    )
+    _gz(src / "scr-terms-2024.tsv.gz", "ui\tterm\nC1\tfolfox\nC1\tFOLFOX-4\nC2\tCHOP protocol\n")
+    out = tmp_path / "out" / "mesh.tsv.gz"
+    assert build_script().main([str(src), "-o", str(out)]) == 0
+    files = [out, out.parent / "mesh-terms.tsv.gz", out.parent / "mesh-scr.tsv.gz"]
+    first = [p.read_bytes() for p in files]
+    table, terms, concepts = (gzip.decompress(b).decode("utf-8") for b in first)
+    assert "D1\tBreast Neoplasms\tC04.2\n" in table  # 2024 trees by UI beat the 2019 label join
+    assert "D3\tPostoperative Pain\tC23.1\n" in table  # the 2026 label of a renamed heading
+    # no permuted form, lab code or code-like synonym ("FOLFOX-4"); "CHOP protocol" is "CHOP"
+    assert terms == "C2\tCHOP\nD1\tBreast Cancer\nD2\t5-FU\nD3\tPain, Postoperative\n"
+    assert concepts == "C1\tfolfox\tD2\nC2\tCHOP protocol\tD2\n"  # no virus, no formula
+    assert build_script().main([str(src), "-o", str(out)]) == 0
+    assert [p.read_bytes() for p in files] == first  # byte-for-byte reproducible
+    built = MeshTable.from_path(files[0], synonyms=files[1], concepts=files[2])
+    assert built.lookup("breast cancers") == "D1" and built.lookup("pain, postoperative") == "D3"
+    assert [(m.ui, m.text) for m in built.find("R-CHOP or CHOP with 5-FU, not chop")] == [
+        ("C2", "CHOP"),
+        ("D2", "5-FU"),
+    ]

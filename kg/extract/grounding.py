@@ -220,11 +220,15 @@ def cues(*, title: str | None, sentences: Sequence[Sentence]) -> list[Mention]:
         (s.role or METHODS, i, s.quote, s) for i, s in enumerate(sentences)
         if s.role not in (RESULTS, CONCLUSIONS)
     ]
-    for role, i, text, _ in parts:
+    for role, i, text, sentence in parts:
         lower = text.lower()
         for name, words, pattern in _CUES:
             if any(w in lower for w in words) and (m := pattern.search(text)):
-                out.append(Mention(f"cue:{name}", m[0], None, role, i, True, False))
+                span = None
+                if sentence is not None:
+                    span = Span(start=sentence.start + m.start(), end=sentence.start + m.end(),
+                                quote=m[0], section=sentence.span.section)
+                out.append(Mention(f"cue:{name}", m[0], span, role, i, True, False))
     return out
 
 
