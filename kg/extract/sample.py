@@ -233,12 +233,23 @@ def threshold() -> float:
     return float(_card()["threshold"])
 
 
+def pick(probabilities: list[float], *, prefer: float = 1.0) -> int | None:
+    """Which candidate is the N: the earliest one scoring at least ``prefer`` times the best.
+    Abstracts give the randomized (or enrolled) N before the analysed one, so ``prefer`` < 1
+    sends close scores to the first of them; the card's value was chosen on train folds."""
+    if not probabilities:
+        return None
+    best = max(probabilities)
+    return next(k for k, p in enumerate(probabilities) if p >= prefer * best)
+
+
 def choose(sentences: list[Sentence]) -> tuple[int, Span, str | None] | None:
     """The study's N, its span ("131 patients") and which count it is, or None."""
-    best = max(scores(sentences), key=lambda t: t[2], default=None)
-    if best is None or best[2] < threshold():
+    scored = scores(sentences)
+    k = pick([p for _, _, p in scored], prefer=float(_card().get("prefer", 1.0)))
+    if k is None or scored[k][2] < threshold():
         return None
-    i, c, _ = best
+    i, c, _ = scored[k]
     s = sentences[i]
     end = c.end
     m = _NOUN_AFTER.match(s.quote, c.end)
@@ -249,4 +260,4 @@ def choose(sentences: list[Sentence]) -> tuple[int, Span, str | None] | None:
     return c.value, span, kind(s.quote)
 
 
-__all__ = ["CARD", "MODEL", "Candidate", "candidates", "choose", "features", "kind", "label", "scores", "threshold"]
+__all__ = ["CARD", "MODEL", "Candidate", "candidates", "choose", "features", "kind", "label", "pick", "scores", "threshold"]
