@@ -559,7 +559,9 @@ def _sentence_outcomes(s: Sentence, index: int, arms: tuple[Intervention, ...]) 
         before = text[before_start : m.start()]
         if _NOT_OUTCOME.match(after) or _POPULATION.search(_clause(text, m.start(), m.end())):
             continue
-        if re.match(r"\s*(?:\([^)]*\)\s*)?" + _BREAKDOWN, text[m.end() :]):
+        if re.match(r"\s*(?:\([^)]*\)\s*)?" + _BREAKDOWN, text[m.end() :]) or _BY_ARM.search(
+            text, m.end(), region_end
+        ):
             continue  # "Fourteen patients … (three of 41 in the clodronate group, and 11 …)": the
             # arms' counts are the values; their sum is not an arm's
         label, lab_start, lab_end = _label(text, m, after, before, before_start)
@@ -665,6 +667,12 @@ _BREAKDOWN = (
     r"[(\[:;,]\s*(?:\w+\s+){0,2}?(?:\d+|[A-Za-z]+)(?:\s*(?:of|/)\s*\d+)?(?:\s*\([^)]*\))?\s+"
     r"(?:in|on|with|for|of)\s+(?:the\s+)?[\w/+-]+(?:[\s-]+(?:group|arm|treated))?"
 )
+# "… developed spinal osteoporosis (three of 41 in the clodronate group, and 11 of 48 …)"
+_BY_ARM = re.compile(
+    r"\(\s*(?:\d+|[A-Za-z]+)(?:\s*(?:of|/)\s*\d+)?(?:\s*\([^)]*\))?\s+(?:in|on|with|for)\s+(?:the\s+)?"
+    r"[\w/+-]+(?:\s+[\w/+-]+)?[\s-]+(?:group|arm)\b",
+    re.I,
+)
 _CLAUSE_STOP = re.compile(r"[,;:]|\.(?!\d)")
 
 
@@ -715,7 +723,11 @@ def _proportion(label: str, sentence: str, start: int, end: int, pct: object) ->
     return not (_NOT_PROPORTION.search(label) and not _OF_PEOPLE.search(region))
 
 
-_GIVEN = re.compile(r"\b(?:underwent|received|were (?:treated|given|operated)|had surgery)\b", re.I)
+_GIVEN = re.compile(
+    r"\b(?:underwent|received|were (?:treated|given|operated)|had surgery|switched to|crossed over)\b|"
+    r"\b(?:patients|women) (?:with|on|under) [^,;()]{0,40}\b(?:treatment|therapy)\b",
+    re.I,
+)
 _RANDOMIZED = re.compile(r"\brandomi[sz]|\brandomly\b|\bplacebo\b|\bcontrol (?:group|arm)", re.I)
 _VERSUS = re.compile(r"\b(?:versus|vs\.?|compared (?:with|to)|or)\b", re.I)
 
