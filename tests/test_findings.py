@@ -81,13 +81,17 @@ def test_direction_is_of_the_intervention_against_the_comparator() -> None:
         Intervention(text="ondansetron", found_by=("rule:mesh-text",)),
         Intervention(text="placebo", found_by=("rule:mesh-text",), role="comparator"),
     )
+    shipped = fx.model()
+    every = fx.Model(tagger=shipped.tagger, version=shipped.version, threshold=0.0)  # state them all
     straight = fx.find(
         [_sentence("Vomiting was significantly lower with ondansetron than with placebo (P < 0.01).")],
         interventions=arms,
+        model_=every,
     )
     flipped = fx.find(
         [_sentence("Vomiting was significantly higher with placebo than with ondansetron (P < 0.01).")],
         interventions=arms,
+        model_=every,
     )
     for (f,) in (straight, flipped):
         assert (f.intervention, f.comparator) == (0, 1)
@@ -202,7 +206,9 @@ def test_one_finding_per_outcome_mention_with_its_own_numbers() -> None:
         Intervention(text="placebo", found_by=("rule:mesh-text",), role="comparator"),
     )
     spans = [Span(start=text.index(w), end=text.index(w) + len(w), quote=w, section=0) for w in ("Nausea", "vomiting")]
-    nausea, vomiting = fx.find([_sentence(text)], interventions=arms, outcome_spans=spans)
+    shipped = fx.model()
+    every = fx.Model(tagger=shipped.tagger, version=shipped.version, threshold=0.0)
+    nausea, vomiting = fx.find([_sentence(text)], interventions=arms, outcome_spans=spans, model_=every)
     assert (nausea.outcome, vomiting.outcome) == ("Nausea", "vomiting")
     assert nausea.outcome_span == spans[0]
     assert (str(nausea.measurement.p_value), str(vomiting.measurement.p_value)) == ("0.01", "0.03")

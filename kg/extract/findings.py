@@ -491,10 +491,12 @@ def find(
     *,
     interventions: Sequence[Intervention],
     outcome_spans: Sequence[Span] = (),
+    model_: Model | None = None,
 ) -> tuple[Finding, ...]:
     """The findings of results/conclusions sentences that state a comparison: one per outcome
-    mention in the sentence (``outcome_spans``, from the span tagger), else one per sentence."""
-    m = model()
+    mention in the sentence (``outcome_spans``, from the span tagger), else one per sentence.
+    ``model_`` replaces the shipped model (training's cross-validation uses it)."""
+    m = model_ or model()
     out: list[Finding] = []
     names = [_arm_names(iv) for iv in interventions]
     spans = sorted(outcome_spans, key=lambda sp: (sp.start, sp.end))

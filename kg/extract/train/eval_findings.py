@@ -13,7 +13,6 @@ direction), the classifier alone on the gold sentence with the gold arms, and ab
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -22,44 +21,6 @@ from kg.extract import findings as fx
 from kg.extract.train import corpora
 from kg.extract.train import findings as tf
 from kg.mesh import MeshTable
-from kg.models import Article, Evidence, Finding
-
-_WORD = re.compile(r"[a-z0-9]{3,}")
-
-
-def _words(text: str | None) -> set[str]:
-    return set(_WORD.findall((text or "").lower())) - {"the", "and", "with", "group", "groups", "patients"}
-
-
-def _overlap(a: str | None, b: str | None) -> float:
-    wa, wb = _words(a), _words(b)
-    return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
-
-
-def _arm_text(evidence: Evidence, index: int | None, text: str | None) -> str | None:
-    if index is not None and index < len(evidence.interventions):
-        iv = evidence.interventions[index]
-        return " ".join(t for t in (text, iv.text, iv.abbreviation) if t)
-    return text
-
-
-def oriented(f: Finding, evidence: Evidence, prompt: dict[str, Any]) -> str | None:
-    """kg's direction turned to the prompt's intervention against its comparator."""
-    if f.direction is None:
-        return None
-    iv = _arm_text(evidence, f.intervention, f.intervention_text)
-    cmp_ = _arm_text(evidence, f.comparator, f.comparator_text)
-    straight = _overlap(iv, prompt["intervention"]) + _overlap(cmp_, prompt["comparator"])
-    crossed = _overlap(iv, prompt["comparator"]) + _overlap(cmp_, prompt["intervention"])
-    return fx.FLIP[f.direction] if crossed > straight else f.direction
-
-
-def _gold_sentence_in(article: Article, doc: corpora.Doc, prompt: dict[str, Any]) -> tuple[int, int] | None:
-    """The gold evidence's offsets in ``article.abstract_text`` (found by its text)."""
-    at = article.abstract_text.find(prompt["evidence"]["text"].strip())
-    if at < 0:
-        return None
-    return at, at + len(prompt["evidence"]["text"].strip())
 
 
 def evaluate(docs: list[corpora.Doc], *, mesh: MeshTable | None = None) -> dict[str, Any]:
@@ -91,15 +52,11 @@ def evaluate(docs: list[corpora.Doc], *, mesh: MeshTable | None = None) -> dict[
                 guess = max(fx.LABELS, key=lambda lab: probs.get(lab, 0.0))
             alone += 1
             alone_ok += (fx.FLIP[guess] if flipped else guess) == gold
-            where = _gold_sentence_in(article, doc, p)
-            if where is None:
-                continue
-            hits = [f for f in ev.findings if f.span.start < where[1] and where[0] < f.span.end]
-            if not hits:
+            best = tf.matching_finding(article, ev, p)
+            if best is None:
                 continue
             found += 1
-            best = max(hits, key=lambda f: _overlap(f.outcome, p["outcome"]))
-            direction = oriented(best, ev, p)
+            direction = tf.oriented(best, ev, p)
             if direction is None:
                 continue
             stated += 1
@@ -133,4 +90,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["evaluate", "oriented"]
+__all__ = ["evaluate"]
