@@ -412,13 +412,13 @@ def _is_caps(term: str) -> bool:
     >>> [_is_caps(t) for t in ("IVIG", "HIV-1", "IVIg", "mRNA", "Breast Cancer", "Ca")]
     [True, True, True, True, False, False]
     """
-    upper = sum(c.isupper() for c in term)
-    return upper >= 2 and upper * 2 >= sum(c.isalpha() for c in term)
+    upper = sum(map(str.isupper, term))
+    return upper >= 2 and upper * 2 >= sum(map(str.isalpha, term))
 
 
 def _written_in_caps(found: str) -> bool:
     """Whether text found for an abbreviation is written as one (two capitals or more)."""
-    return sum(c.isupper() for c in found) >= 2
+    return sum(map(str.isupper, found)) >= 2
 
 
 _Extras = tuple[list[tuple[str, str]], list[MeshConcept]]
