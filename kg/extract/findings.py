@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
@@ -262,18 +262,25 @@ def _arm_words(text: str) -> list[str]:
     return [*inner, *words]
 
 
+@lru_cache(maxsize=256)
+def _distinctive_words(arms: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Per arm, its words (lower case, sorted) that no other arm has; cached: an abstract's
+    arms are the same for each of its sentences."""
+    words = [{w.lower() for w in _arm_words(a)} for a in arms]
+    shared = set.union(*(a & b for i, a in enumerate(words) for b in words[i + 1 :])) if len(words) > 1 else set()
+    return tuple(tuple(sorted(ws - shared)) for ws in words)
+
+
 def arm_mentions(text: str, arms: Sequence[str]) -> list[Mention]:
     """The first place each arm is named in ``text``, by its distinctive words (case-insensitive).
 
     Words two arms share ("rocuronium with lidocaine" vs "rocuronium with placebo") do not count.
     """
-    words = [{w.lower() for w in _arm_words(a)} for a in arms]
-    shared = set.union(*(a & b for i, a in enumerate(words) for b in words[i + 1 :])) if len(words) > 1 else set()
     low = text.lower()
     found: list[Mention] = []
-    for key, ws in enumerate(words):
+    for key, ws in enumerate(_distinctive_words(tuple(arms))):
         best: tuple[int, int] | None = None
-        for w in sorted(ws - shared):
+        for w in ws:
             at = low.find(w)
             while at >= 0:
                 end = at + len(w)
