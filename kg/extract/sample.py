@@ -32,13 +32,19 @@ CARD = MODEL.with_suffix(".json")
 LABEL_N, LABEL_O = "N", "O"  # the study's sample size / any other number
 
 _CANDIDATE = re.compile(rf"(?<![\w.,/·-])(?=[\dzotfsenZOTFSEN])(?:{num.INTEGER})(?![\w-]|[.,·]\d)")
-_TAIL = (  # the words just before a candidate
-    ("paren", re.compile(r"[(\[]\s*$")),
-    ("n=", re.compile(r"\bn\s*=\s*$")),
-    ("total", re.compile(r"\b(?:a total of|total of|overall|in total|all)\s*$")),
-    ("of", re.compile(r"\b(?:of|among|from)\s+(?:the\s+|all\s+|these\s+)?$")),
-    ("range", re.compile(r"(?:[-–]|\bto|\bfrom|\bbetween)\s*$")),
-    ("stat", re.compile(r"(?:aged?|age)\b[^.;]{0,15}$|[<>≤≥]\s*$|\bp\s*[=<>]\s*$")),
+# the words just before a candidate: (feature, pattern, strings one of which the text must hold
+# for the pattern to match: a cheap test that spares most searches)
+_TAIL = (
+    ("paren", re.compile(r"[(\[]\s*$"), ("(", "[")),
+    ("n=", re.compile(r"\bn\s*=\s*$"), ("=",)),
+    ("total", re.compile(r"\b(?:a total of|total of|overall|in total|all)\s*$"), ("total", "all")),
+    ("of", re.compile(r"\b(?:of|among|from)\s+(?:the\s+|all\s+|these\s+)?$"), ("of", "among", "from")),
+    ("range", re.compile(r"(?:[-–]|\bto|\bfrom|\bbetween)\s*$"), ("-", "–", "to", "from", "between")),
+    (
+        "stat",
+        re.compile(r"(?:aged?|age)\b[^.;]{0,15}$|[<>≤≥]\s*$|\bp\s*[=<>]\s*$"),
+        ("age", "<", ">", "≤", "≥", "="),
+    ),
 )
 _PART = re.compile(r"\s*(?:/|of|out of)\s*\d")
 _RANGE_AFTER = re.compile(r"\s*(?:[-–]|to)\s*\d")
@@ -59,6 +65,11 @@ _KINDS = (
     ("enrolled", re.compile(r"enrol|recruit|accru|includ|entered|register|eligible|participat", re.I)),
     ("analysed", re.compile(r"analy[sz]|evaluable|assessable|evaluated|completed|available", re.I)),
 )
+_KIND_NEEDLES = {  # in lower case, one of which a cue must hold
+    "randomized": ("random", "allocated", "assigned"),
+    "enrolled": ("enrol", "recruit", "accru", "includ", "entered", "register", "eligible", "participat"),
+    "analysed": ("analy", "evaluable", "assessable", "evaluated", "completed", "available"),
+}
 
 
 @dataclass(frozen=True)
@@ -147,16 +158,19 @@ def features(sentences: list[Sentence]) -> list[tuple[int, Candidate, list[str]]
         if not s[c.start].isdigit():
             f.append("words")
         tail = low_before[-24:]
-        f += [name for name, pattern in _TAIL if pattern.search(tail)]
+        f += [name for name, pattern, needles in _TAIL
+              if any(n in tail for n in needles) and pattern.search(tail)]
         if _PART.match(low_after):
             f.append("part")
         if _RANGE_AFTER.match(low_after):
             f.append("range+")
         f += cues[i]
+        head = low_after[:50]
         for name, pattern in _KINDS:
-            if pattern.search(low_after, 0, 50):
+            needles = _KIND_NEEDLES[name]
+            if any(n in head for n in needles) and pattern.search(head):
                 f.append(f"cue+={name}")
-            if pattern.search(tail):
+            if any(n in tail for n in needles) and pattern.search(tail):
                 f.append(f"cue-={name}")
         others = per_sentence[i]
         if c.value in sums[i]:
