@@ -332,3 +332,29 @@ def test_grounding_rules_carry_a_card_and_a_checksum_the_loader_checks() -> None
     assert {"data", "threshold", "min_support"} <= set(shipped["card"])
     assert grounding.load_rules()["D002289|strong"][:2] == ("D002289", "D008175")  # NSCLC, + lung
     assert grounding.digest({"a|strong": ["D1"]}) != grounding.digest({"a|strong": ["D2"]})
+
+
+def test_eval_mesh_scores_text_alone_against_the_real_headings() -> None:
+    from kg.extract.train.corpora import Doc
+    from kg.extract.train.eval_mesh import article_of, evaluate_conditions, evaluate_interventions
+
+    title = "Letrozole for postmenopausal women with breast cancer"
+    text = f"{title}\n\nWomen with breast cancer were randomised to letrozole or placebo."
+    doc = Doc(
+        pmid="1",
+        source="test",
+        text=text,
+        title_end=len(title),
+        spans=(),
+        extras={"mesh_headings": ["Breast Neoplasms/*drug therapy", "Vomiting/chemically induced",
+                                  "Letrozole/*therapeutic use", "Placebos", "Female", "Humans"]},
+    )
+    article = article_of(doc)
+    assert article.title == title and not article.mesh_headings  # NLM's indexing withheld
+    mesh = MeshTable.default()
+    conditions = evaluate_conditions([doc], mesh=mesh)
+    assert conditions["conditions"]["precision"] == conditions["conditions"]["recall"] == 1.0
+    assert conditions["conditions_strict"]["recall"] == 0.5  # Vomiting counts there
+    interventions = evaluate_interventions([doc], mesh=mesh)
+    assert interventions["interventions"]["tp"] == 1 and interventions["interventions"]["fn"] == 0
+    assert interventions["docs"] == 1 and interventions["abstracts_per_s"]

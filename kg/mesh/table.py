@@ -156,6 +156,7 @@ _BRITISH = re.compile(r"(?<=[a-z])ae(?=[a-qs-z])|^ae(?=t)|(?<=[a-z])oe(?=[a-z])|
                       r"(?<=[a-z]{3})our(?=s?$)|(?<=[a-z])is(?=ation|ing$|ed$)")
 _AMERICAN = {"ae": "e", "oe": "e", "our": "or", "is": "iz"}
 _CACHE_LIMIT = 500_000
+_RECENT_LIMIT = 256  # texts whose matches are remembered
 _ACRONYM_MAX = 5  # an all-caps word this short is taken for an acronym ("ART" is not Art)
 _TERMS_FILE, _CONCEPTS_FILE = "mesh-terms.tsv.gz", "mesh-scr.tsv.gz"
 # ranks of what a key can come from: the label as written beats its inversion, an entry term,
@@ -434,6 +435,7 @@ class MeshTable:
         "_exclude",
         "_extras",
         "_index",
+        "_recent",
         "_synonyms",
         "_terms",
         "_tree_keys",
@@ -462,6 +464,7 @@ class MeshTable:
         self._exclude = exclude
         self._index: _Index | None = None
         self._cache: dict[str, str] = {}
+        self._recent: dict[str, tuple[MeshMatch, ...]] = {}
         self._synonyms = list(synonyms)
         self._concepts: dict[str, MeshConcept] | None = None
         self._extras = extras
@@ -585,6 +588,16 @@ class MeshTable:
         of these prefixes; it filters what was found, it does not change what is found.
         ``ui`` is the descriptor's, or a supplementary concept's (``C…``) for a drug name.
         """
+        found = self._recent.get(text)
+        if found is None:  # extraction asks about one sentence for several trees in a row
+            if len(self._recent) >= _RECENT_LIMIT:
+                self._recent.clear()
+            found = self._recent[text] = tuple(self._find(text))
+        if categories is None:
+            return list(found)
+        return [m for m in found if self.in_categories(m.ui, categories)]
+
+    def _find(self, text: str) -> Iterator[MeshMatch]:
         matcher = self._matcher()
         index, caps = matcher.find, matcher.caps
         parts = _WORD.split(text)  # gap, word, gap, word, …, gap
@@ -592,11 +605,10 @@ class MeshTable:
         keys = self._fold_all(words)
         starts = [i for i, key in enumerate(keys) if key in index]
         if not starts:
-            return []
+            return
         gaps = parts[0::2]  # gaps[i] comes before words[i]
         offsets = list(accumulate(map(len, parts)))  # word i spans offsets[2i]:offsets[2i + 1]
         n = len(words)
-        out: list[MeshMatch] = []
         free = 0  # first word not yet inside a match
         for i in starts:
             if i < free or (i and gaps[i] in _INWORD):
@@ -634,10 +646,7 @@ class MeshTable:
             ):
                 continue  # an acronym that spells a common word ("ART", "CAT")
             free = last + 1
-            if categories is None or self.in_categories(best, categories):
-                label = self.label(best) or ""
-                out.append(MeshMatch(start, end, found, best, label))
-        return out
+            yield MeshMatch(start, end, found, best, self.label(best) or "")
 
     def _fold_all(self, words: list[str]) -> list[str]:
         """``fold_word`` of each word, remembered across calls (up to a bound)."""
