@@ -559,11 +559,15 @@ def _sentence_outcomes(s: Sentence, index: int, arms: tuple[Intervention, ...]) 
         before = text[before_start : m.start()]
         if _NOT_OUTCOME.match(after) or _POPULATION.search(_clause(text, m.start(), m.end())):
             continue
-        if re.match(r"\s*(?:\([^)]*\)\s*)?" + _BREAKDOWN, text[m.end() :]) or _BY_ARM.search(
-            text, m.end(), region_end
-        ):
-            continue  # "Fourteen patients … (three of 41 in the clodronate group, and 11 …)": the
-            # arms' counts are the values; their sum is not an arm's
+        by_arm = _BY_ARM.search(text, m.end(), region_end)
+        if by_arm or re.match(r"\s*(?:\([^)]*\)\s*)?" + _BREAKDOWN, text[m.end() :]):
+            # "Fourteen patients developed spinal osteoporosis (three of 41 in the clodronate
+            # group, and 11 of 48 in the control group)": the arms' counts are the values
+            label, lab_start, _ = _label(text, m, after, before, before_start)
+            if by_arm and label is not None:
+                label = label.split("(")[0].strip()
+                found.extend(_arm_counts(s, index, label, min(m.start(), lab_start), by_arm.start(), arms))
+            continue
         label, lab_start, lab_end = _label(text, m, after, before, before_start)
         if label is None:
             if found and found[-1].sentence == index and m.group("den"):
@@ -605,6 +609,42 @@ def _sentence_outcomes(s: Sentence, index: int, arms: tuple[Intervention, ...]) 
         f.arm = _arm(region, arms) if len(arms) > 1 else None
         found.append(f)
     return found
+
+
+_ARM_PART = re.compile(
+    rf"(?P<k>{num.INTEGER})(?:\s*(?:of|/)\s*(?P<n>\d+))?(?:\s*[\[(]\s*(?P<pct>{num.NUM})\s*%\s*[\])])?"
+    r"\s+(?:patients?\s+)?(?:in|on|with|for)\s+(?:the\s+)?(?P<arm>[\w/+-]+(?:\s+[\w/+-]+)?)[\s-]+(?:group|arm)\b",
+    re.I,
+)
+
+
+def _arm_counts(
+    s: Sentence, index: int, label: str, start: int, paren: int, arms: tuple[Intervention, ...]
+) -> list[_Found]:
+    """The arms' counts in the parenthesis at ``paren``, each with its arm where one is named;
+    nothing unless it gives two arms or more."""
+    text = s.quote
+    close = text.find(")", paren)
+    inner_end = close if close > 0 else len(text)
+    while close > 0 and text.count("(", paren + 1, close) > text.count(")", paren + 1, close):
+        close = text.find(")", close + 1)  # "(10 in the TM group [14.7%] …)" and nested brackets
+        inner_end = close if close > 0 else len(text)
+    parts = list(_ARM_PART.finditer(text, paren + 1, inner_end))
+    out = []
+    for part in parts if len(parts) >= 2 else []:
+        count = num.to_int(part.group("k"))
+        if count is None:
+            return []
+        f = _Found(
+            text=label, rule="rule:count-clause", sentence=index, count=count,
+            percentage=num.to_decimal(part.group("pct")) if part.group("pct") else None,
+            span=_sub(s, start, part.end()), main=False, paired=True,
+        )
+        if part.group("n"):
+            f.denominator, f.basis = int(part.group("n")), "stated"
+        f.arm = _arm(part.group("arm"), arms) if arms else None
+        out.append(f)
+    return out
 
 
 _STAT_RULES = {"percentage": "rule:stat-pair", "mean": "rule:mean-sd", "median": "rule:median",
@@ -748,8 +788,10 @@ def _tied(f: _Found, arms: tuple[Intervention, ...], sample: int | None) -> bool
     an arm: values given side by side, an arm named in the clause, or a count of a stated
     denominator that is not the whole study ("13 (26%) of 49 patients who underwent HDC").
     A pooled count ("Four patients experienced disease recurrence") is not an arm's value."""
+    if f.paired:
+        return True  # values given arm by arm
     if f.rule != "rule:count-clause":
-        if f.percentage is None or f.paired:
+        if f.percentage is None:
             return True
         if _POOLED.search(f.text):
             return False
