@@ -149,3 +149,11 @@ def test_each_side_of_a_pair_is_its_arm() -> None:
         assert names[sides[num.to_decimal("36.3")]] == "docetaxel"
         assert names[sides[num.to_decimal("22.2")]] == "paclitaxel"
     assert set(sides) == {num.to_decimal("36.3"), num.to_decimal("22.2")}
+
+
+def test_a_total_broken_down_by_arm_gives_the_arms_counts() -> None:
+    found = _trial(
+        "Fourteen patients developed spinal osteoporosis (three of 41 in the drug A group, "
+        "and 11 of 48 in the placebo group)."
+    )
+    assert found == ((3, None), (11, None))
