@@ -144,14 +144,14 @@ def mentions(
     if title:
         text = _expand(title, abbreviations)
         said = given.search(text) is not None if given is not None else False
-        for m in mesh.find(text, categories=trees):
-            who = said if given is not None else _who(text, m.start, m.end)
-            out.append(Mention(m.ui, m.text, None, TITLE, -1, who, False))
+        for ui, words, start, end in _terms(text, mesh=mesh, trees=trees):
+            who = said if given is not None else _who(text, start, end)
+            out.append(Mention(ui, words, None, TITLE, -1, who, False))
     long_forms = {a.short: a for a in abbreviations}
     for i, s in enumerate(sentences):
         quote = s.quote
         said = given.search(quote) is not None if given is not None else False
-        found = [(m.ui, m.text, m.start, m.end) for m in mesh.find(quote, categories=trees)]
+        found = _terms(quote, mesh=mesh, trees=trees)
         for short, a in long_forms.items():
             hits = list(re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", quote))
             if not hits:
@@ -172,6 +172,35 @@ def mentions(
             )
             out.append(Mention(ui, words, span, s.role or METHODS, i, who, harm and not who))
     return out
+
+
+_BEFORE_WORD = re.compile(r"([A-Za-z]{3,})[\s-]+$")
+_OF_SITE = re.compile(r"\s+of\s+(?:the\s+)?([A-Za-z]{3,}(?:\s+and\s+[A-Za-z]{3,})?)")
+
+
+def _terms(text: str, *, mesh: MeshTable, trees: tuple[str, ...]) -> list[tuple[str, str, int, int]]:
+    """(UI, words, start, end) of the terms in ``text``; a tumour named by its kind and its
+    site ("gastric adenocarcinoma", "carcinoma of the lung") also yields the site's neoplasm
+    heading (Stomach Neoplasms, Lung Neoplasms), as NLM indexes both."""
+    found = [(m.ui, m.text, m.start, m.end) for m in mesh.find(text, categories=trees)]
+    if "C" not in trees:
+        return found
+    sites = []
+    for ui, _, start, end in found:
+        if not mesh.in_categories(ui, ("C04",)):
+            continue
+        before = _BEFORE_WORD.search(text, max(0, start - 30), start)
+        after = _OF_SITE.match(text, end)
+        for site, (a, b) in (
+            (before[1] if before else None, (before.start(1) if before else 0, end)),
+            (after[1] if after else None, (start, after.end(1) if after else 0)),
+        ):
+            if site is None:
+                continue
+            other = mesh.lookup(f"{site} cancer")
+            if other and other != ui and mesh.in_categories(other, ("C04",)):
+                sites.append((other, text[a:b], a, b))
+    return found + sites
 
 
 def _who(text: str, start: int, end: int) -> bool:
