@@ -93,14 +93,16 @@ def test_the_loader_checks_the_model_checksum(tmp_path: Path, monkeypatch: pytes
     shutil.copy(sample.CARD, tmp_path / "sample_size.json")
     monkeypatch.setattr(sample, "MODEL", bad)
     monkeypatch.setattr(sample, "CARD", tmp_path / "sample_size.json")
-    sample._tagger.cache_clear()
+    sample._verified.cache_clear()
     sample._card.cache_clear()
+    sample._local.__dict__.clear()
     try:
         with pytest.raises(KgError, match="sha256"):
             sample.choose(sentences((AbstractSection(text="We enrolled 40 patients."),)))
     finally:
-        sample._tagger.cache_clear()
+        sample._verified.cache_clear()
         sample._card.cache_clear()
+        sample._local.__dict__.clear()
 
 
 def test_durations_are_never_counts_on_a_real_abstract() -> None:
@@ -157,3 +159,12 @@ def test_a_total_broken_down_by_arm_gives_the_arms_counts() -> None:
         "and 11 of 48 in the placebo group)."
     )
     assert found == ((3, None), (11, None))
+
+
+def test_threads_get_their_own_tagger() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"A total of {n} patients were randomly assigned to drug A or placebo." for n in range(100, 140)]
+    serial = [_n(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(_n, texts)) == serial == list(range(100, 140))

@@ -2,7 +2,7 @@
 
 Exact rules find the candidates (every integer: "1,234", "Seventy-seven", "Two hundred and
 forty-one"); a CRFsuite maximum-entropy model (each candidate a one-item sequence) scores each one
-from its context, and the best-scoring candidate above :data:`THRESHOLD` is the study's N. The
+from its context, and :func:`pick` chooses among the best-scoring ones, above the card's threshold. The
 features and labels are defined here, once, for the trainer (``kg.extract.train.sample``) and for
 inference; the model ships as ``kg/data/sample_size.crfsuite`` with a card
 (``sample_size.json``: data, split, metrics, sha256) whose checksum the loader verifies.
@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -210,10 +211,8 @@ def _card() -> dict[str, Any]:
 
 
 @cache
-def _tagger() -> object:
-    """The model, loaded once per process after its sha256 is checked against the card."""
-    import pycrfsuite  # type: ignore[import-untyped]
-
+def _verified() -> str:
+    """The model's path, once its sha256 matches the card (checked once per process)."""
     card = _card()
     try:
         digest = hashlib.sha256(MODEL.read_bytes()).hexdigest()
@@ -221,8 +220,22 @@ def _tagger() -> object:
         raise KgError(f"sample-size model missing: {exc}") from exc
     if digest != card.get("sha256"):
         raise KgError(f"{MODEL.name}: sha256 {digest} does not match its card {CARD.name}")
-    tagger = pycrfsuite.Tagger()
-    tagger.open(str(MODEL))
+    return str(MODEL)
+
+
+_local = threading.local()
+
+
+def _tagger() -> Any:
+    """The model, loaded once per thread (a tagger holds the sequence it scores, so threads of
+    one process, as Dask's, must not share one)."""
+    tagger = getattr(_local, "tagger", None)
+    if tagger is None:
+        import pycrfsuite  # type: ignore[import-untyped]
+
+        tagger = pycrfsuite.Tagger()
+        tagger.open(_verified())
+        _local.tagger = tagger
     return tagger
 
 
@@ -231,8 +244,8 @@ def scores(sentences: list[Sentence]) -> list[tuple[int, Candidate, float]]:
     tagger = _tagger()
     out = []
     for i, c, f in features(sentences):
-        tagger.set([f])  # type: ignore[attr-defined]
-        out.append((i, c, float(tagger.marginal(LABEL_N, 0))))  # type: ignore[attr-defined]
+        tagger.set([f])
+        out.append((i, c, float(tagger.marginal(LABEL_N, 0))))
     return out
 
 
