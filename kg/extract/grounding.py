@@ -147,13 +147,16 @@ def mentions(
         for ui, words, start, end in _terms(text, mesh=mesh, trees=trees):
             who = said if given is not None else _who(text, start, end)
             out.append(Mention(ui, words, None, TITLE, -1, who, False))
-    long_forms = {a.short: a for a in abbreviations}
+    long_forms = [
+        (a, re.compile(rf"(?<![\w-]){re.escape(a.short)}(?![\w-])"))
+        for a in {a.short: a for a in abbreviations}.values()
+    ]
     for i, s in enumerate(sentences):
         quote = s.quote
         said = given.search(quote) is not None if given is not None else False
         found = _terms(quote, mesh=mesh, trees=trees)
-        for short, a in long_forms.items():
-            hits = list(re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", quote))
+        for a, pattern in long_forms:
+            hits = list(pattern.finditer(quote)) if a.short in quote else []
             if not hits:
                 continue
             expanded = [m for m in mesh.find(a.long, categories=trees)
@@ -275,7 +278,7 @@ def candidates(
         by_ui.setdefault(m.ui, []).append(m)
     out = []
     for ui, ms in by_ui.items():
-        under = mesh.narrower(ui) if ui.startswith("D") else frozenset()
+        stems = tuple(f"{t}." for t in mesh.trees(ui))
         out.append(
             Candidate(
                 ui=ui,
@@ -284,7 +287,9 @@ def candidates(
                 roles=frozenset(m.role for m in ms),
                 who=any(m.who for m in ms),
                 harm_only=all(m.harm for m in ms),
-                narrower_found=any(o != ui and o in under for o in by_ui),
+                narrower_found=bool(stems) and any(
+                    o != ui and any(t.startswith(stems) for t in mesh.trees(o)) for o in by_ui
+                ),
             )
         )
     return out
