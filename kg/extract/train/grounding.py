@@ -37,7 +37,9 @@ DEFAULT_OUTPUT = ROOT / "kg" / "data" / grounding.RULES_FILE
 MIN_SUPPORT = 1
 THRESHOLD = 0.45
 SMOOTHING = 2.0
-# interventions: a drug named once is no evidence against it; learn only from frequent keys
+# Settings chosen by 3-fold cross-validation on the train split (F1): smoothing every key wins
+# for conditions (P .64→.70, R .44→.43); for interventions a drug named once is no evidence
+# against it, and frequent keys alone win (F1 .452 against .436)
 INTERVENTION_SETTINGS = {"threshold": 0.5, "min_support": 3, "smoothing": 0.0}
 
 
