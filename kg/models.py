@@ -389,6 +389,19 @@ class Finding:
     measurement: Measurement = Measurement()
 
 
+#: What a tagged mention is of (the PICO element, EBM-NLP's convention: the whole abstract).
+MENTION_LABELS = ("participants", "intervention", "outcome")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A phrase of the abstract a learned tagger marks as participants, intervention or outcome."""
+
+    label: str  # one of MENTION_LABELS
+    span: Span
+    found_by: str  # "model:tagger-<version>"
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """The study one abstract reports."""
@@ -401,10 +414,12 @@ class Evidence:
     conclusion: tuple[Span, ...] = ()
     abbreviations: tuple[Abbreviation, ...] = ()
     findings: tuple[Finding, ...] = ()
+    mentions: tuple[Mention, ...] = ()
 
 
 __all__ = [
     "DESIGN_TERMS",
+    "MENTION_LABELS",
     "Abbreviation",
     "AbstractSection",
     "Affiliation",
@@ -422,6 +437,7 @@ __all__ = [
     "Journal",
     "Keyword",
     "Measurement",
+    "Mention",
     "MeshHeading",
     "MeshQualifier",
     "Outcome",

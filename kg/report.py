@@ -60,6 +60,14 @@ SELECT ?g ?a ?o ?text ?kind ?mesh ?arm ?quote ?start ?end ?count ?den ?basis ?pc
 _CONCLUSION = """
 SELECT ?g ?a ?quote ?start WHERE { GRAPH ?g { ?a kg:reportsStudy/kg:conclusion ?s .
   ?s oa:exact ?quote ; oa:start ?start } } ORDER BY ?start"""
+_MENTIONS = """
+SELECT ?g ?a ?m ?kind ?quote ?start ?end WHERE { GRAPH ?g {
+  ?a kg:reportsStudy/kg:mention ?m . ?m a ?kind ; kg:evidenceSpan ?s .
+  ?s oa:exact ?quote ; oa:start ?start ; oa:end ?end .
+  VALUES ?kind { kg:ParticipantsMention kg:InterventionMention kg:OutcomeMention } } }
+ORDER BY ?start ?end"""
+_MENTION_KEYS = {"ParticipantsMention": "participants", "InterventionMention": "interventions",
+                 "OutcomeMention": "outcomes"}
 _FINDINGS = """
 SELECT ?g ?a ?f ?iv ?cmp ?ivtext ?cmptext ?outcome ?direction ?prob ?how ?quote ?start ?end
        ?p ?pop ?effm ?eff ?cil ?cilo ?cihi WHERE { GRAPH ?g {
@@ -177,6 +185,12 @@ def evidence_json(store: KgStore, pmid: str, *, iris: Iris) -> dict[str, Any]:
         outcomes.append(o)
     conclusion = [_value(r["quote"]) for r in rows(_CONCLUSION)]
     findings = [_finding(r) for r in sorted(rows(_FINDINGS), key=lambda r: _index(r["f"]))]
+    mentions: dict[str, list[dict[str, Any]]] = {k: [] for k in _MENTION_KEYS.values()}
+    for r in rows(_MENTIONS):
+        key = _MENTION_KEYS[str(r["kind"].value).rsplit("#", 1)[-1].rsplit("/", 1)[-1]]
+        mentions[key].append(
+            {"text": _value(r["quote"]), "start": _value(r["start"]), "end": _value(r["end"])}
+        )
     related: dict[str, list[str]] = {"similar": [], "cited_by": []}
     for r in rows(_RELATED):
         related[_value(r["rel"])].append(_value(r["pmid"]))
@@ -197,6 +211,7 @@ def evidence_json(store: KgStore, pmid: str, *, iris: Iris) -> dict[str, Any]:
         "conclusion": conclusion[0] if conclusion else None,
         "conclusion_sentences": conclusion,
         "findings": findings,
+        "mentions": mentions,
         "similar_articles": sorted(related["similar"], key=int),
         "cited_by": sorted(related["cited_by"], key=int),
     }

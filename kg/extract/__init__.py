@@ -5,7 +5,8 @@ Extraction knows nothing of RDF; :func:`extract` is a plain function over models
 
 from __future__ import annotations
 
-from kg.extract import design, findings, pico
+from kg.extract import design, findings, mentions, pico
+from kg.extract.tagger import Tagger
 from kg.extract.text import CONCLUSIONS, abbreviations, sentences
 from kg.mesh import MeshTable
 from kg.models import Article, Evidence
@@ -36,6 +37,9 @@ def extract(article: Article, *, mesh: MeshTable | None = None) -> Evidence:
             "meta-analysis",
         }
     )
+    tagger = Tagger.default()
+    tagged = tagger.tag(article.title, article.abstract, found=found)
+    spans = mentions.outcome_spans(tagged)
     outcomes = pico.outcomes(
         article,
         found,
@@ -45,6 +49,9 @@ def extract(article: Article, *, mesh: MeshTable | None = None) -> Evidence:
         abbreviations=abbrevs,
         mesh=mesh,
     )
+    outcomes = mentions.with_mention_outcomes(
+        outcomes, spans, tagger=tagger, mesh=mesh, abbreviations=abbrevs
+    )
     return Evidence(
         pmid=article.pmid,
         design=features,
@@ -53,7 +60,8 @@ def extract(article: Article, *, mesh: MeshTable | None = None) -> Evidence:
         outcomes=outcomes,
         conclusion=tuple(s.span for s in found if s.role == CONCLUSIONS),
         abbreviations=tuple(abbrevs),
-        findings=findings.find(found, interventions=arms),
+        findings=findings.find(found, interventions=arms, outcome_spans=spans),
+        mentions=mentions.mentions(tagged, tagger=tagger),
     )
 
 

@@ -423,7 +423,7 @@ def sha256(data: bytes) -> str:
 def load(directory: Path) -> Model:
     """The model in ``directory`` (its ``findings.json`` card and ``findings.crfsuite``),
     refused unless the model's SHA-256 is the one the card states."""
-    import pycrfsuite  # type: ignore[import-untyped]
+    import pycrfsuite
 
     try:
         card = json.loads((directory / CARD_NAME).read_text(encoding="utf-8"))

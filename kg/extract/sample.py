@@ -231,7 +231,7 @@ def _tagger() -> Any:
     one process, as Dask's, must not share one)."""
     tagger = getattr(_local, "tagger", None)
     if tagger is None:
-        import pycrfsuite  # type: ignore[import-untyped]
+        import pycrfsuite
 
         tagger = pycrfsuite.Tagger()
         tagger.open(_verified())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,13 +21,14 @@ import pycrfsuite
 
 from kg.errors import KgError
 from kg.extract import features as F
+from kg.extract.text import Sentence
 from kg.models import AbstractSection, Span
 
 #: kg's span labels, and the tasks (models) that find them.
 PARTICIPANTS, INTERVENTION, OUTCOME, OUTCOME_MENTION = (
     "participants", "intervention", "outcome", "outcome-mention",
 )
-_LABELS = {"P": PARTICIPANTS, "I": INTERVENTION, "O": OUTCOME, "OUT": OUTCOME_MENTION}
+_LABELS = {"PAR": PARTICIPANTS, "INT": INTERVENTION, "OUT": OUTCOME, "MEN": OUTCOME_MENTION}
 _RESULTS_ROLES = frozenset({"results", "conclusions"})
 
 
@@ -53,6 +55,78 @@ class Mention:
         return Span(start=self.start, end=self.end, quote=self.quote, section=self.section)
 
 
+def decode(
+    tagger: pycrfsuite.Tagger, items: pycrfsuite.ItemSequence, thresholds: dict[str, float]
+) -> list[str]:
+    """Labels by marginal probability: a token is X when P(B-X) + P(I-X) ≥ the threshold of X
+    (the most probable such X), else O; a run of X tokens is one span. The CRF's Viterbi path
+    favours O on noisy labels; a threshold chosen on held-out train data trades that back."""
+    tagger.set(items)
+    n = len(items)
+    labels = ["O"] * n
+    best = [0.0] * n
+    known = set(tagger.labels())
+    for x, th in thresholds.items():
+        b, i_ = f"B-{x}", f"I-{x}"
+        has_b, has_i = b in known, i_ in known
+        for t in range(n):
+            p = (tagger.marginal(b, t) if has_b else 0.0) + (tagger.marginal(i_, t) if has_i else 0.0)
+            if p >= th and p > best[t]:
+                best[t] = p
+                labels[t] = x
+    out = []
+    for t, lab in enumerate(labels):
+        if lab == "O":
+            out.append("O")
+        else:
+            out.append(("I-" if t and labels[t - 1] == lab else "B-") + lab)
+    return out
+
+
+_MAX_RUN = 6
+
+
+def propagate(words: list[list[str]], labels: list[list[str]], label: str) -> list[list[str]]:
+    """Tag every other occurrence of a phrase tagged ``label`` somewhere in the document.
+
+    ``words``: each sequence's lower-cased tokens; ``labels``: their BIO labels. Annotators
+    mark an intervention at each of its mentions; a model that found it once has found them all.
+    """
+    phrases: set[tuple[str, ...]] = set()
+    for ws, ls in zip(words, labels, strict=True):
+        run: list[str] = []
+        for w, lab in [*zip(ws, ls, strict=True), ("", "O")]:
+            if lab[2:] == label and not (lab.startswith("B-") and run):
+                run.append(w)
+                continue
+            if run and len(run) <= _MAX_RUN and sum(len(x) for x in run if x.isalpha()) >= 4:
+                phrases.add(tuple(run))
+            run = [w] if lab[2:] == label else []
+    if not phrases:
+        return labels
+    firsts = {p[0] for p in phrases}
+    out = []
+    for ws, ls in zip(words, labels, strict=True):
+        new = list(ls)
+        i = 0
+        while i < len(ws):
+            if ws[i] in firsts and new[i] == "O":
+                best = 0
+                for p in phrases:
+                    k = len(p)
+                    if k > best and tuple(ws[i : i + k]) == p and all(x == "O" for x in new[i : i + k]):
+                        best = k
+                if best:
+                    new[i] = "B-" + label
+                    for j in range(i + 1, i + best):
+                        new[j] = "I-" + label
+                    i += best
+                    continue
+            i += 1
+        out.append(new)
+    return out
+
+
 def _data_dir() -> Path:
     return Path(str(resources.files("kg") / "data" / "tagger"))
 
@@ -72,7 +146,8 @@ class Tagger:
             )
         self.manifest: dict[str, Any] = manifest
         self.version: str = str(manifest["version"])
-        self._taggers: list[tuple[str, pycrfsuite.Tagger]] = []
+        self._models: list[tuple[str, str, dict[str, float] | None, tuple[str, ...]]] = []
+        self._local = threading.local()
         for task, meta in sorted(manifest["models"].items()):
             path = directory / meta["file"]
             try:
@@ -81,9 +156,26 @@ class Tagger:
                 raise ModelError(f"{path}: cannot read the model ({e})") from e
             if hashlib.sha256(data).hexdigest() != meta["sha256"]:
                 raise ModelError(f"{path}: checksum differs from manifest.json (corrupt or replaced)")
-            tagger = pycrfsuite.Tagger()
-            tagger.open(str(path))
-            self._taggers.append((task, tagger))
+            self._models.append(
+                (task, str(path), meta.get("thresholds") or None, tuple(meta.get("propagate") or ()))
+            )
+        self._taggers()  # open them now: a model CRFsuite cannot read fails here, not mid-build
+
+    def _taggers(self) -> list[tuple[str, pycrfsuite.Tagger, dict[str, float] | None, tuple[str, ...]]]:
+        """This thread's open models (a CRFsuite tagger holds the sequence it scores, so threads,
+        as Dask's workers run them, must not share one); checksums were checked once."""
+        opened = getattr(self._local, "taggers", None)
+        if opened is None:
+            opened = []
+            for task, path, thresholds, spread in self._models:
+                tagger = pycrfsuite.Tagger()
+                try:
+                    tagger.open(path)
+                except (OSError, ValueError) as e:
+                    raise ModelError(f"{path}: CRFsuite cannot read the model ({e})") from e
+                opened.append((task, tagger, thresholds, spread))
+            self._local.taggers = opened
+        return opened
 
     @classmethod
     @functools.cache
@@ -94,26 +186,37 @@ class Tagger:
     def found_by(self) -> str:
         return f"model:tagger-{self.version}"
 
-    def tag(self, title: str | None, sections: tuple[AbstractSection, ...]) -> list[Mention]:
-        """Every mention in the title and the abstract, in document order per label."""
+    def tag(
+        self,
+        title: str | None,
+        sections: tuple[AbstractSection, ...],
+        *,
+        found: list[Sentence] | None = None,
+    ) -> list[Mention]:
+        """Every mention in the title and the abstract (``found``: its sentences, when known)."""
         abstract = "\n".join(s.text for s in sections)
         starts = []
         at = 0
         for s in sections:
             starts.append(at)
             at += len(s.text) + 1
+        seqs = F.sequences(title, sections, found=found)
+        items = [pycrfsuite.ItemSequence(seq.features) for seq in seqs]
         out: list[Mention] = []
-        for seq in F.sequences(title, sections):
-            items = pycrfsuite.ItemSequence(seq.features)
-            for task, tagger in self._taggers:
-                if task == "OUT" and seq.role not in _RESULTS_ROLES:
-                    continue
-                labels = tagger.tag(items)
-                for start, end, kind in F.spans_of(seq.tokens, labels):
+        for task, tagger, thresholds, spread in self._taggers():
+            active = [i for i, seq in enumerate(seqs) if task != "outcome" or seq.role in _RESULTS_ROLES]
+            labels = [decode(tagger, items[i], thresholds) if thresholds else tagger.tag(items[i])
+                      for i in active]
+            for lab in spread:
+                words = [[t.text.lower() for t in seqs[i].tokens] for i in active]
+                labels = propagate(words, labels, lab)
+            for i, seq_labels in zip(active, labels, strict=True):
+                seq = seqs[i]
+                for start, end, kind in F.spans_of(seq.tokens, seq_labels):
                     if seq.where == "title":
                         quote, section = (title or "")[start:end], None
                     else:
                         quote = abstract[start:end]
-                        section = max(i for i, s0 in enumerate(starts) if s0 <= start)
+                        section = max(k for k, s0 in enumerate(starts) if s0 <= start)
                     out.append(Mention(_LABELS[kind], seq.where, start, end, quote, section))
         return out

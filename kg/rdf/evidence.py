@@ -82,6 +82,7 @@ def evidence_quads(evidence: Evidence, *, iris: Iris) -> list[Quad]:
         or evidence.population.sample_size
         or evidence.conclusion
         or evidence.findings
+        or evidence.mentions
     ):
         return []
     w = _Writer(evidence, iris)
@@ -139,6 +140,12 @@ def evidence_quads(evidence: Evidence, *, iris: Iris) -> list[Quad]:
         w.add(study, KG.conclusion, w.span_node(span))
     for i, found in enumerate(evidence.findings, 1):
         _finding(w, study, i, found, evidence, arms, outcome_nodes)
+    for i, mention in enumerate(evidence.mentions, 1):
+        n = w.node("mention", i)
+        w.add(study, KG.mention, n)
+        w.add(n, RDF.type, MENTION_CLASSES[mention.label])
+        w.found_by(n, mention.found_by)
+        w.span(n, mention.span)
     for i, a in enumerate(evidence.abbreviations, 1):
         n = w.node("abbreviation", i)
         w.add(w.article, KG.definesAbbreviation, n)
@@ -148,6 +155,13 @@ def evidence_quads(evidence: Evidence, *, iris: Iris) -> list[Quad]:
         w.span(n, a.span)
     return w.quads
 
+
+#: A tagged mention's class, by its label (kg.models.MENTION_LABELS).
+MENTION_CLASSES = {
+    "participants": KG.ParticipantsMention,
+    "intervention": KG.InterventionMention,
+    "outcome": KG.OutcomeMention,
+}
 
 #: A finding's direction, as the controlled terms of ontologies/kg.ttl.
 DIRECTIONS = {

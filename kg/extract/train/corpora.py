@@ -40,6 +40,12 @@ def is_dev(pmid: str) -> bool:
     return int.from_bytes(digest[:8], "big") % DEV_SHARE == 0
 
 
+def is_tune(pmid: str) -> bool:
+    """A fifth of the train side, held out of a first fit to choose decision thresholds."""
+    digest = hashlib.sha256(f"kg-tune-split:{pmid}".encode()).digest()
+    return not is_dev(pmid) and int.from_bytes(digest[:8], "big") % DEV_SHARE == 0
+
+
 @dataclass(frozen=True)
 class Doc:
     """One annotated document: ``text`` and character-offset spans into it."""

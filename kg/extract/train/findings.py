@@ -31,7 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pycrfsuite  # type: ignore[import-untyped]
+import pycrfsuite
 
 from kg.extract import findings as fx
 from kg.extract import pico

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pycrfsuite  # type: ignore[import-untyped]
+import pycrfsuite
 
 from kg.extract import sample
 from kg.extract.text import sentences

@@ -26,6 +26,7 @@ from typing import Any
 import pycrfsuite
 
 from kg.extract import features as F
+from kg.extract.tagger import decode, propagate
 from kg.extract.train import corpora as C
 
 log = logging.getLogger(__name__)
@@ -51,30 +52,30 @@ class Task:
     dev_source: Source  # what dev is scored on
 
 
-_PIO = {"participants": "P", "interventions": "I", "outcomes": "O"}
+_PIO = {"participants": "PAR", "interventions": "INT", "outcomes": "OUT"}
 TASKS = {
     "pio": Task("pio", (Source(C.EBMNLP_PIO, _PIO),), Source(C.EBMNLP_PIO, _PIO)),
     "P": Task(
         "P",
         (
-            Source(C.EBMNLP_PIO, {"participants": "P"}),
-            Source(C.PICODATA, {"participants": "P"}, skip_pmids_of=C.EBMNLP_PIO),
+            Source(C.EBMNLP_PIO, {"participants": "PAR"}),
+            Source(C.PICODATA, {"participants": "PAR"}, skip_pmids_of=C.EBMNLP_PIO),
         ),
-        Source(C.EBMNLP_PIO, {"participants": "P"}),
+        Source(C.EBMNLP_PIO, {"participants": "PAR"}),
     ),
     "I": Task(
         "I",
         (
-            Source(C.EBMNLP_PIO, {"interventions": "I"}),
-            Source(C.EBMNLP_INTERVENTIONS, {"intervention": "I"}, skip_pmids_of=C.EBMNLP_PIO),
+            Source(C.EBMNLP_PIO, {"interventions": "INT"}),
+            Source(C.EBMNLP_INTERVENTIONS, {"intervention": "INT"}, skip_pmids_of=C.EBMNLP_PIO),
         ),
-        Source(C.EBMNLP_PIO, {"interventions": "I"}),
+        Source(C.EBMNLP_PIO, {"interventions": "INT"}),
     ),
-    "O": Task("O", (Source(C.EBMNLP_PIO, {"outcomes": "O"}),), Source(C.EBMNLP_PIO, {"outcomes": "O"})),
+    "O": Task("O", (Source(C.EBMNLP_PIO, {"outcomes": "OUT"}),), Source(C.EBMNLP_PIO, {"outcomes": "OUT"})),
     "outcome": Task(
         "outcome",
-        (Source(C.EVIDENCE_OUTCOMES, {"Outcome": "OUT"}, RESULTS_ROLES),),
-        Source(C.EVIDENCE_OUTCOMES, {"Outcome": "OUT"}, RESULTS_ROLES),
+        (Source(C.EVIDENCE_OUTCOMES, {"Outcome": "MEN"}, RESULTS_ROLES),),
+        Source(C.EVIDENCE_OUTCOMES, {"Outcome": "MEN"}, RESULTS_ROLES),
     ),
 }
 
@@ -84,6 +85,7 @@ PARAMS: dict[str, Any] = {"c1": 0.05, "c2": 0.01, "max_iterations": 150, "featur
 @dataclass
 class Example:
     pmid: str
+    tune: bool
     features: list[list[str]]
     labels: list[str]
 
@@ -100,7 +102,7 @@ def examples(doc: C.Doc, mapping: dict[str, str], roles: tuple[str, ...] | None)
             F.Token(t.text, conv.to_text(seq.where, t.start), conv.to_text(seq.where, t.end))
             for t in seq.tokens
         ]
-        out.append(Example(doc.pmid, seq.features, F.bio(toks, gold)))
+        out.append(Example(doc.pmid, C.is_tune(doc.pmid), seq.features, F.bio(toks, gold)))
     return out
 
 
@@ -136,47 +138,106 @@ def fit(
     trainer.train(str(path))
 
 
-def predict(model: Path, exs: Iterable[Example], *, family: str = "crf") -> list[list[str]]:
+def predict(
+    model: Path, exs: Iterable[Example], *, family: str = "crf", thresholds: dict[str, float] | None = None
+) -> list[list[str]]:
     tagger = pycrfsuite.Tagger()
     tagger.open(str(model))
     out = []
     for ex in exs:
         if family == "crf":
-            out.append(tagger.tag(ex.features))
+            items = pycrfsuite.ItemSequence(ex.features)
+            out.append(decode(tagger, items, thresholds) if thresholds else tagger.tag(items))
         else:
             out.append([tagger.tag([f])[0] for f in ex.features])
     tagger.close()
     return out
 
 
+THRESHOLDS = (0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4)
+
+
+def choose_decoding(
+    task: Task, train: Sequence[Example], *, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """How to decode each label, chosen on the tune part of the train side (documents of the
+    task's dev corpus only) with a model fitted on the rest: Viterbi or a marginal-probability
+    threshold, with or without propagation. The dev split is never looked at."""
+    fit_part = [ex for ex in train if not ex.tune]
+    in_dev_corpus = {d.pmid for d in C.iter_docs(task.dev_source.file)} if task.dev_source else None
+    tune_part = [ex for ex in train if ex.tune and (in_dev_corpus is None or ex.pmid in in_dev_corpus)]
+    labels = sorted({lab[2:] for ex in train for lab in ex.labels if lab != "O"})
+    thresholds: dict[str, float] = {}
+    spread: list[str] = []
+    tried: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tune.crfsuite"
+        fit(fit_part, path, params=params)
+        for lab in labels:
+            scored = []
+            for th in (None, *THRESHOLDS):
+                pred = predict(path, tune_part, thresholds={lab: th} if th else None)
+                for prop in (False, True):
+                    p = with_propagation(tune_part, pred, lab) if prop else pred
+                    f1 = token_scores(tune_part, p).get(lab, {}).get("f1", 0.0)
+                    scored.append((f1, -(th or 1.0), not prop, th, prop))
+            best = max(scored)
+            tried[lab] = {"tune_token_f1": best[0], "tune_documents": len({e.pmid for e in tune_part})}
+            if best[3] is not None:
+                thresholds[lab] = best[3]
+            if best[4]:
+                spread.append(lab)
+    return {"thresholds": thresholds or None, "propagate": spread, "tune": tried}
+
+
+def with_propagation(exs: Sequence[Example], pred: list[list[str]], label: str) -> list[list[str]]:
+    """``pred`` with :func:`kg.extract.tagger.propagate` applied per document."""
+    out: list[list[str]] = []
+    i = 0
+    while i < len(exs):
+        j = i
+        while j < len(exs) and exs[j].pmid == exs[i].pmid:
+            j += 1
+        words = [[f[0][2:] for f in ex.features] for ex in exs[i:j]]
+        out.extend(propagate(words, pred[i:j], label))
+        i = j
+    return out
+
+
 def token_scores(gold: Sequence[Example], pred: Sequence[Sequence[str]]) -> dict[str, dict[str, float]]:
     """Token-level P/R/F1 per label (labels without their B-/I- prefix)."""
-    counts: dict[str, list[int]] = {}
+    tp: dict[str, int] = {}
+    n_pred: dict[str, int] = {}
+    n_gold: dict[str, int] = {}
     for ex, p in zip(gold, pred, strict=True):
         for g, q in zip(ex.labels, p, strict=True):
-            for lab, is_g, is_p in {(g[2:], True, g[2:] == q[2:]) for _ in [0] if g != "O"} | {
-                (q[2:], q[2:] == g[2:], True) for _ in [0] if q != "O"
-            }:
-                c = counts.setdefault(lab, [0, 0, 0])
-                c[0] += is_g and is_p
-                c[1] += is_p
-                c[2] += is_g
-    out = {}
-    for lab, (tp, np_, ng) in sorted(counts.items()):
-        p = tp / np_ if np_ else 0.0
-        r = tp / ng if ng else 0.0
-        out[lab] = {"p": round(p, 4), "r": round(r, 4), "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0}
+            gk, qk = g[2:], q[2:]
+            if g != "O":
+                n_gold[gk] = n_gold.get(gk, 0) + 1
+            if q != "O":
+                n_pred[qk] = n_pred.get(qk, 0) + 1
+                if qk == gk:
+                    tp[qk] = tp.get(qk, 0) + 1
+    out: dict[str, dict[str, float]] = {}
+    for lab in sorted(set(n_gold) | set(n_pred)):
+        prec = tp.get(lab, 0) / n_pred[lab] if n_pred.get(lab) else 0.0
+        rec = tp.get(lab, 0) / n_gold[lab] if n_gold.get(lab) else 0.0
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        out[lab] = {"p": round(prec, 4), "r": round(rec, 4), "f1": round(f1, 4)}
     return out
 
 
 def train_task(
     name: str, out: Path, *, directory: Path = C.DEFAULT_DIR, family: str = "crf",
-    params: dict[str, Any] | None = None, evaluate: bool = True,
+    params: dict[str, Any] | None = None, evaluate: bool = True, tune: bool = True,
 ) -> dict[str, Any]:
     """Train task ``name`` on the train split into ``out``; score tokens on dev when asked."""
     task = TASKS[name]
     t0 = time.perf_counter()
     train = task_examples(task, directory=directory, dev=False)
+    decoding = choose_decoding(task, train, params=params) if family == "crf" and tune else {}
+    thresholds = decoding.get("thresholds")
+    spread = decoding.get("propagate", [])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.crfsuite"
         fit(train, path, family=family, params=params)
@@ -184,12 +245,60 @@ def train_task(
         report: dict[str, Any] = {
             "task": name, "family": family, "train_sequences": len(train),
             "train_seconds": round(time.perf_counter() - t0, 1), "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
+            "sha256": hashlib.sha256(data).hexdigest(), "thresholds": thresholds,
+            "propagate": spread, "tune": decoding.get("tune"),
         }
         if evaluate:
             dev = task_examples(task, directory=directory, dev=True)
             report["dev_sequences"] = len(dev)
-            report["dev_token"] = token_scores(dev, predict(path, dev, family=family))
+            pred = predict(path, dev, family=family, thresholds=thresholds)
+            for lab in spread:
+                pred = with_propagation(dev, pred, lab)
+            report["dev_token"] = token_scores(dev, pred)
+            if thresholds or spread:
+                report["dev_token_viterbi"] = token_scores(dev, predict(path, dev, family=family))
         out.write_bytes(data)
     log.info("%s", json.dumps(report))
     return report
+
+
+#: The tasks shipped, in kg/data/tagger/, and the settings they are trained with.
+SHIPPED = ("P", "I", "O", "outcome")
+SHIPPED_PARAMS: dict[str, Any] = {"c1": 0.1}
+VERSION = "2"
+
+
+def train_shipped(
+    out_dir: Path, *, directory: Path = C.DEFAULT_DIR, tasks: Sequence[str] = SHIPPED,
+    evaluate: bool = True,
+) -> dict[str, Any]:
+    """Train every shipped task into ``out_dir`` and write its ``manifest.json``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    models: dict[str, Any] = {}
+    for name in tasks:
+        file = f"{name.lower()}.crfsuite"
+        report = train_task(name, out_dir / file, directory=directory, params=SHIPPED_PARAMS,
+                            evaluate=evaluate)
+        models[name if name != "outcome" else "outcome"] = {
+            "file": file,
+            "sha256": report["sha256"],
+            "bytes": report["bytes"],
+            "thresholds": report["thresholds"],
+            "propagate": report["propagate"],
+            "tune": report["tune"],
+            "sources": [s.file for s in TASKS[name].sources],
+            "train_sequences": report["train_sequences"],
+            "dev_token": report.get("dev_token"),
+        }
+    manifest = {
+        "version": VERSION,
+        "features_version": F.FEATURES_VERSION,
+        "algorithm": "CRFsuite linear-chain CRF, L-BFGS",
+        "params": {**PARAMS, **SHIPPED_PARAMS},
+        "split": "kg.extract.train.corpora.is_dev (sha256 of the PMID, 1 in 5 dev); thresholds "
+                 "chosen on is_tune, a fifth of the train side",
+        "models": models,
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",
+                                           encoding="utf-8")
+    return manifest
