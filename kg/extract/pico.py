@@ -905,6 +905,11 @@ _EVENT = re.compile(
 )
 
 
+def outcome_kind(text: str) -> str:
+    """The kind of an outcome from its words: "response", "adverse event", … or "other"."""
+    return next((k for p, k in _KIND if p.search(text)), "other")
+
+
 def outcome_label(text: str) -> str:
     """A short label for an outcome's words: "relapsed" → "relapse"."""
     t = text.strip()
