@@ -41,7 +41,7 @@ from kg.extract.grounding import load_rules
 from kg.extract.text import abbreviations, sentences
 from kg.extract.train.corpora import PICODATA, Doc, load, split
 from kg.mesh import MeshTable
-from kg.models import AbstractSection, Article, Condition, Evidence, Intervention
+from kg.models import AbstractSection, Article, Condition, Evidence, Intervention, Span
 
 CONDITION_TREES = ("C", "F03")
 PROCEDURE_TREES = ("E02", "E04", "E07")
@@ -215,6 +215,7 @@ def evaluate(
     *,
     mesh: MeshTable,
     run: Callable[[Article], Evidence] | None = None,
+    spans: bool = False,
 ) -> Report:
     """Score conditions (gold and strict, exact and loose) and interventions over ``docs``."""
     names = (
@@ -237,7 +238,8 @@ def evaluate(
         article = article_of(doc)
         start = time.perf_counter()
         if run is None:
-            conditions, interventions = _pico(article, mesh=mesh)
+            tagged = _participants(doc) if spans else ()
+            conditions, interventions = _pico(article, mesh=mesh, participants=tagged)
         else:
             evidence = run(article)
             conditions, interventions = evidence.population.conditions, evidence.interventions
@@ -256,13 +258,26 @@ def evaluate(
     return report
 
 
+def _participants(doc: Doc) -> tuple[Span, ...]:
+    """The corpus' own participants spans, as offsets into the abstract :func:`article_of`
+    makes (an upper bound of what a tagger can give; spans in the title are left out)."""
+    rest = doc.text[doc.title_end :]
+    offset = doc.title_end + len(rest) - len(rest.lstrip())
+    out = []
+    for span in doc.spans:
+        start, end = int(span["start"]) - offset, int(span["end"]) - offset
+        if span.get("label") == "participants" and start >= 0 and end > start:
+            out.append(Span(start=start, end=end, quote=doc.text[start + offset : end + offset]))
+    return tuple(out)
+
+
 def _pico(
-    article: Article, *, mesh: MeshTable
+    article: Article, *, mesh: MeshTable, participants: Sequence[Span] = ()
 ) -> tuple[tuple[Condition, ...], tuple[Intervention, ...]]:
     found = sentences(article.abstract)
     abbrevs = abbreviations(article.abstract)
     return (
-        pico.conditions(article, found, abbrevs, mesh),
+        pico.conditions(article, found, abbrevs, mesh, participants=participants),
         pico.interventions(article, found, abbrevs, mesh),
     )
 
@@ -286,6 +301,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--split", choices=("dev", "train", "both"), default="dev")
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--errors", type=int, default=0, help="list the N commonest errors")
+    ap.add_argument(
+        "--participants", action="store_true",
+        help="give kg the corpus' participants spans (what a perfect tagger would)",
+    )
     args = ap.parse_args(argv)
     mesh = MeshTable.default()
     train, dev = split(load(PICODATA))
@@ -295,7 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, docs in chosen:
         if args.limit:
             docs = docs[: args.limit]
-        report = evaluate(docs, mesh=mesh)
+        report = evaluate(docs, mesh=mesh, spans=args.participants)
         print(name, json.dumps(report.as_dict(), indent=1))
         if args.errors:
             for element in ("conditions", "interventions"):
