@@ -291,6 +291,7 @@ class Population:
     conditions: tuple[Condition, ...] = ()
     sample_size: int | None = None
     sample_size_span: Span | None = None
+    sample_size_kind: str | None = None  # "randomized", "enrolled" or "analysed" (its clause's cue)
     sex: tuple[str, ...] = ()  # "female", "male" (MeSH check tags)
     age_groups: tuple[str, ...] = ()  # MeSH age check tags, e.g. "Adult", "Aged"
     humans: bool | None = None  # MeSH check tag Humans / Animals

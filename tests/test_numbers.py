@@ -168,3 +168,16 @@ def test_threads_get_their_own_tagger() -> None:
     serial = [_n(t) for t in texts]
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(_n, texts)) == serial == list(range(100, 140))
+
+
+def test_the_sample_size_says_which_count_it_is_in_the_graph() -> None:
+    from kg.config import DEFAULT_BASE_IRI
+    from kg.rdf.evidence import evidence_quads
+    from kg.rdf.iris import Iris
+
+    ev = extract(Article(pmid="1", title="Drug A versus placebo: a randomized trial.", abstract=(
+        AbstractSection(text="A total of 241 patients were randomly assigned to drug A or placebo.", label="Methods"),
+    )))
+    assert (ev.population.sample_size, ev.population.sample_size_kind) == (241, "randomized")
+    kinds = [q.object.value for q in evidence_quads(ev, iris=Iris(DEFAULT_BASE_IRI)) if q.predicate.value.endswith("sampleSizeKind")]
+    assert kinds == ["randomized"]

@@ -149,15 +149,17 @@ _TRAILING = re.compile(
 _KIND = (
     (
         re.compile(
-            r"side[- ]effects?|adverse|toxicit|complication|intoleran|grade\s*[1-5IV]|"
-            r"reaction|hypersensitiv",
+            # a grade is a harm's unless the words are about survival: "grade 3-4 ECE … a
+            # shorter OS" grades a tumour feature (PMID 30288496)
+            r"side[- ]effects?|adverse|toxicit|complication|intoleran|"
+            r"grade\s*[1-5IV](?![^.;]*\b(?:OS|DFS|PFS|EFS|RFS|survival)\b)|reaction|hypersensitiv",
             re.I,
         ),
         "adverse event",
     ),
     (re.compile(r"relaps|recurr|flare", re.I), "relapse"),
     (re.compile(r"\bdied|death|mortality|fatal", re.I), "mortality"),
-    (re.compile(r"surviv", re.I), "survival"),
+    (re.compile(r"(?i:surviv)|\b(?:OS|DFS|PFS|EFS|RFS)\b"), "survival"),
     (
         re.compile(r"respon|remission|improv|resol|clear|success|cure|heal|benefit|stable disease", re.I),
         "response",
@@ -300,7 +302,8 @@ def _text_conditions(
 def population(
     article: Article, sentences: list[Sentence], abbreviations: list[Abbreviation], mesh: MeshTable
 ) -> Population:
-    found = sample_size(sentences)
+    chosen = sample.choose(sentences)
+    found = (chosen[0], chosen[1]) if chosen else None
     tags = {h.descriptor_ui: h.descriptor_name for h in article.mesh_headings if h.descriptor_ui}
     sex = tuple(s for ui, s in (("D005260", "female"), ("D008297", "male")) if ui in tags)
     ages = tuple(name for ui, name in tags.items() if ui in _AGE_TAGS)
@@ -323,6 +326,7 @@ def population(
         conditions=conditions(article, sentences, abbreviations, mesh),
         sample_size=found[0] if found else None,
         sample_size_span=found[1] if found else None,
+        sample_size_kind=chosen[2] if chosen else None,
         sex=sex,
         age_groups=ages,
         humans=humans,

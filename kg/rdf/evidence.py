@@ -220,6 +220,8 @@ def _population(w: _Writer, study: NamedNode, evidence: Evidence) -> None:
     if pop.sample_size is not None:
         w.add(p, KG.sampleSize, _int(pop.sample_size))
         w.span(p, pop.sample_size_span)
+        if pop.sample_size_kind:
+            w.add(p, KG.sampleSizeKind, Literal(pop.sample_size_kind))
     for i, c in enumerate(pop.conditions, 1):
         n = w.node("condition", i)
         w.add(p, KG.condition, n)
