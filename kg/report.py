@@ -276,6 +276,13 @@ def evidence_table(data: dict[str, Any]) -> str:
         lines.append(f"  {f['direction'] or 'direction not stated':<26} {arms}: {f['outcome'] or '?'}{stat}")
     if data.get("conclusion"):
         lines.append(f"conclusion  : {data['conclusion']}")
+    # the tagger's phrases, each once, in the order the abstract uses them
+    for key, name in (("participants", "participants"), ("interventions", "arms named"),
+                      ("outcomes", "measured")):
+        found = data.get("mentions", {}).get(key, [])
+        if found:
+            words = "; ".join(dict.fromkeys(m["text"] for m in found))
+            lines.append(f"{name:<12}: {words}")
     lines.append(f"similar     : {' '.join(data['similar_articles']) or '-'}")
     lines.append(f"cited by    : {' '.join(data['cited_by']) or '-'}")
     return "\n".join(lines)

@@ -37,6 +37,10 @@ def main() -> int:
     ap.add_argument("--corpora", type=Path, default=corpora.DEFAULT_DIR)
     ap.add_argument("--only", choices=PARTS, action="append")
     ap.add_argument("--out", type=Path, default=DATA)
+    ap.add_argument(
+        "--tasks", nargs="+", choices=train_tagger.SHIPPED, default=train_tagger.SHIPPED,
+        help="retrain only these tagger tasks (the others stay as they are)",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if not (args.corpora / corpora.EBMNLP_PIO).exists():
@@ -45,7 +49,9 @@ def main() -> int:
     parts = args.only or PARTS
     report = {}
     if "tagger" in parts:
-        report["tagger"] = train_tagger.train_shipped(args.out / "tagger", directory=args.corpora)
+        report["tagger"] = train_tagger.train_shipped(
+            args.out / "tagger", directory=args.corpora, tasks=args.tasks
+        )
     if "sample" in parts:
         report["sample"] = train_sample.train(args.corpora, args.out / "sample_size.crfsuite")
     if "findings" in parts:

@@ -35,7 +35,7 @@ def test_shipped_models_load_once_with_their_manifest() -> None:
     tagger = Tagger.default()
     assert tagger is Tagger.default()
     assert tagger.manifest["features_version"] == F.FEATURES_VERSION
-    assert set(tagger.manifest["models"]) == {"P", "I", "O", "outcome"}
+    assert set(tagger.manifest["models"]) == {"pio", "outcome"}
     assert tagger.found_by.startswith("model:tagger-")
 
 
@@ -44,7 +44,7 @@ def test_a_corrupt_model_is_refused(tmp_path: Path) -> None:
     copy = tmp_path / "tagger"
     shutil.copytree(shipped, copy)
     manifest = json.loads((copy / "manifest.json").read_text())
-    model = copy / manifest["models"]["I"]["file"]
+    model = copy / manifest["models"]["pio"]["file"]
     data = bytearray(model.read_bytes())
     data[len(data) // 2] ^= 0xFF
     model.write_bytes(bytes(data))
@@ -148,3 +148,32 @@ def test_threads_tag_alike() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: tagger.tag(article.title, article.abstract), range(16)))
     assert all(r == serial for r in results)
+
+
+def test_mentions_reach_the_graph_kg_evidence_and_conform(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kg.cli import main
+    from kg.config import DEFAULT_BASE_IRI
+    from kg.rdf.iris import Iris
+    from kg.store import KgStore
+    from kg.validate import GraphChecker
+
+    store = tmp_path / "store"
+    built = CliRunner().invoke(main, ["build", str(SEED), "--store", str(store)])
+    assert built.exit_code == 0, built.output
+    out = CliRunner().invoke(main, ["evidence", "23906502", "--store", str(store), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    text = seed_article().abstract_text
+    mentions = data["mentions"]
+    assert set(mentions) == {"participants", "interventions", "outcomes"}
+    assert all(mentions[k] for k in mentions)
+    for found in mentions.values():
+        for m in found:
+            assert text[m["start"] : m["end"]] == m["text"]
+    table = CliRunner().invoke(main, ["evidence", "23906502", "--store", str(store), "--format", "table"])
+    assert "arms named" in table.output and "measured" in table.output
+    kgstore = KgStore(store, create=False, read_only=True)
+    quads = list(kgstore.store.quads_for_pattern(None, None, None, Iris(DEFAULT_BASE_IRI).graph("23906502")))
+    assert GraphChecker()("23906502", quads) == []

@@ -1,7 +1,8 @@
 """SHACL shapes and `kg validate`: every shape conforms on real graphs and fails on a planted fault.
 
 tests/data/shapes/valid/*.ttl hold graphs that conform (five articles built from tests/data, the
-metadata graph, a made-up article with text beyond the BMP, and 9307346 with its findings). Each
+metadata graph, a made-up article with text beyond the BMP, 9307346 with its findings and 1638586
+with its tagged mentions). Each
 tests/data/shapes/invalid/*.ru is a SPARQL Update that plants one fault in them, with the
 results it must cause, exactly, in its ``# expect:`` lines: severity, shape, focus node, path
 and optionally the constraint.
@@ -245,8 +246,10 @@ def test_report_merges_units() -> None:
     store = base_store()
     units = [_strip(u) for u in _units(store, per_article=True)]
     report = _report([(u, [], b"") for u in units], fail_on="Violation")
-    assert report.conforms and report.units == len(units) == 8
-    assert report.articles == {"1", "10027318", "18719013", "20301577", "23685357", "23906502", "9307346"}
+    assert report.conforms and report.units == len(units) == 9
+    assert report.articles == {
+        "1", "10027318", "1638586", "18719013", "20301577", "23685357", "23906502", "9307346"
+    }
 
 
 # --- the store built from tests/data --------------------------------------------------------------

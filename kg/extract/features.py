@@ -63,24 +63,30 @@ def shape(word: str) -> str:
 
 _WORD_CACHE: dict[str, tuple[str, ...]] = {}
 _CACHE_LIMIT = 200_000
-_BOS = ("w-1=<s>", "w-2=<s>")
-_EOS = ("w+1=</s>", "w+2=</s>")
 
 
 def _word(w: str) -> tuple[str, ...]:
-    """A word's own features and its features as a neighbour (cached: words repeat a lot)."""
+    """A word's own features, as a neighbour, and its lower case (cached: words repeat a lot).
+
+    0–4 own (w, s3, s2, p3, sh), 5–8 as the word 1–2 before/after, 9 lower case,
+    10 "cap" or "", 11 s4, 12–13 as the word 3 before/after.
+    """
     got = _WORD_CACHE.get(w)
     if got is None:
         lw = w.lower()
         got = (
             "w=" + lw, "s3=" + lw[-3:], "s2=" + lw[-2:], "p3=" + lw[:3], "sh=" + shape(w),
             "w-1=" + lw, "w-2=" + lw, "w+1=" + lw, "w+2=" + lw, lw, "cap" if w[:1].isupper() else "",
+            "s4=" + lw[-4:], "w-3=" + lw, "w+3=" + lw,
         )
         if len(_WORD_CACHE) >= _CACHE_LIMIT:
             _WORD_CACHE.clear()
         _WORD_CACHE[w] = got
     return got
 
+
+_START = ("", "", "", "", "", "w-1=<s>", "w-2=<s>", "", "", "<s>", "", "", "w-3=<s>", "")
+_STOP = ("", "", "", "", "", "", "", "w+1=</s>", "w+2=</s>", "</s>", "", "", "", "w+3=</s>")
 
 
 _CUES = (
@@ -110,19 +116,17 @@ def token_features(tokens: Sequence[Token], *, role: str, position: int) -> list
         depth[i] = level
         if t.text == "(":
             level += 1
+    padded = [_START, _START, _START, *cached, _STOP, _STOP, _STOP]
     out: list[list[str]] = []
     for i, c in enumerate(cached):
+        j = i + 3
         lw = c[9]
-        prev = cached[i - 1] if i > 0 else None
-        nxt = cached[i + 1] if i + 1 < n else None
+        p1, n1 = padded[j - 1], padded[j + 1]
         f = [
-            *c[:5],
-            prev[5] if prev else _BOS[0],
-            cached[i - 2][6] if i > 1 else _BOS[1],
-            nxt[7] if nxt else _EOS[0],
-            cached[i + 2][8] if i + 2 < n else _EOS[1],
-            "b-1=" + (prev[9] if prev else "<s>") + "|" + lw,
-            "b+1=" + lw + "|" + (nxt[9] if nxt else "</s>"),
+            c[0], c[1], c[2], c[3], c[4],
+            p1[5], padded[j - 2][6], n1[7], padded[j + 2][8],
+            "b-1=" + p1[9] + "|" + lw,
+            "b+1=" + lw + "|" + n1[9],
             rw + lw,
             *ctx,
         ]
@@ -130,9 +134,9 @@ def token_features(tokens: Sequence[Token], *, role: str, position: int) -> list
             f.append("first")
         if c[10]:
             f.append("cap")
-        f.append("w-3=" + (cached[i - 3][9] if i > 2 else "<s>"))
-        f.append("w+3=" + (cached[i + 3][9] if i + 3 < n else "</s>"))
-        f.append("s4=" + lw[-4:])
+        f.append(padded[j - 3][12])
+        f.append(padded[j + 3][13])
+        f.append(c[11])
         if depth[i]:
             f.append("paren")
         out.append(f)

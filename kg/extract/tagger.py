@@ -146,7 +146,9 @@ class Tagger:
             )
         self.manifest: dict[str, Any] = manifest
         self.version: str = str(manifest["version"])
-        self._models: list[tuple[str, str, dict[str, float] | None, tuple[str, ...]]] = []
+        self._models: list[
+            tuple[str, str, dict[str, float] | None, tuple[str, ...], frozenset[str]]
+        ] = []
         self._local = threading.local()
         for task, meta in sorted(manifest["models"].items()):
             path = directory / meta["file"]
@@ -156,24 +158,28 @@ class Tagger:
                 raise ModelError(f"{path}: cannot read the model ({e})") from e
             if hashlib.sha256(data).hexdigest() != meta["sha256"]:
                 raise ModelError(f"{path}: checksum differs from manifest.json (corrupt or replaced)")
+            labels = frozenset(meta.get("labels") or ())
             self._models.append(
-                (task, str(path), meta.get("thresholds") or None, tuple(meta.get("propagate") or ()))
+                (task, str(path), meta.get("thresholds") or None, tuple(meta.get("propagate") or ()),
+                 labels)
             )
         self._taggers()  # open them now: a model CRFsuite cannot read fails here, not mid-build
 
-    def _taggers(self) -> list[tuple[str, pycrfsuite.Tagger, dict[str, float] | None, tuple[str, ...]]]:
+    def _taggers(
+        self,
+    ) -> list[tuple[str, pycrfsuite.Tagger, dict[str, float] | None, tuple[str, ...], frozenset[str]]]:
         """This thread's open models (a CRFsuite tagger holds the sequence it scores, so threads,
         as Dask's workers run them, must not share one); checksums were checked once."""
         opened = getattr(self._local, "taggers", None)
         if opened is None:
             opened = []
-            for task, path, thresholds, spread in self._models:
+            for task, path, thresholds, spread, labels in self._models:
                 tagger = pycrfsuite.Tagger()
                 try:
                     tagger.open(path)
                 except (OSError, ValueError) as e:
                     raise ModelError(f"{path}: CRFsuite cannot read the model ({e})") from e
-                opened.append((task, tagger, thresholds, spread))
+                opened.append((task, tagger, thresholds, spread, labels))
             self._local.taggers = opened
         return opened
 
@@ -203,7 +209,7 @@ class Tagger:
         seqs = F.sequences(title, sections, found=found)
         items = [pycrfsuite.ItemSequence(seq.features) for seq in seqs]
         out: list[Mention] = []
-        for task, tagger, thresholds, spread in self._taggers():
+        for task, tagger, thresholds, spread, use in self._taggers():
             active = [i for i, seq in enumerate(seqs) if task != "outcome" or seq.role in _RESULTS_ROLES]
             labels = [decode(tagger, items[i], thresholds) if thresholds else tagger.tag(items[i])
                       for i in active]
@@ -213,6 +219,8 @@ class Tagger:
             for i, seq_labels in zip(active, labels, strict=True):
                 seq = seqs[i]
                 for start, end, kind in F.spans_of(seq.tokens, seq_labels):
+                    if use and kind not in use:
+                        continue
                     if seq.where == "title":
                         quote, section = (title or "")[start:end], None
                     else:

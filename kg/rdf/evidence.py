@@ -143,6 +143,7 @@ def evidence_quads(evidence: Evidence, *, iris: Iris) -> list[Quad]:
     for i, mention in enumerate(evidence.mentions, 1):
         n = w.node("mention", i)
         w.add(study, KG.mention, n)
+        w.add(n, RDF.type, KG.Mention)
         w.add(n, RDF.type, MENTION_CLASSES[mention.label])
         w.found_by(n, mention.found_by)
         w.span(n, mention.span)
