@@ -74,7 +74,14 @@ def print_side(name: str, r: dict[str, Any]) -> None:
 
 
 def _brief(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if not isinstance(v, list | dict) or k in ("exact", "loose", "strict")}
+    """Scalars, and the P/R/F1 of nested scores ("conditions": {"precision": …})."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and "precision" in v:
+            out[k] = {m: v[m] for m in ("precision", "recall", "f1") if m in v}
+        elif not isinstance(v, list | dict):
+            out[k] = round(v, 4) if isinstance(v, float) else v
+    return out
 
 
 def main() -> None:

@@ -60,7 +60,10 @@ def extract(article: Article, *, mesh: MeshTable | None = None) -> Evidence:
         outcomes=outcomes,
         conclusion=tuple(s.span for s in found if s.role == CONCLUSIONS),
         abbreviations=tuple(abbrevs),
-        findings=findings.find(found, interventions=arms, outcome_spans=spans),
+        # one finding per sentence, its outcome words read by rule: the tagger's outcome mentions
+        # split multi-outcome sentences well when they are right, but one wrong mention ("the
+        # GBS-negative cohort") then makes a wrong finding (findings.find takes them when given)
+        findings=findings.find(found, interventions=arms),
         mentions=mentions.mentions(tagged, tagger=tagger),
     )
 

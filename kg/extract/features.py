@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from kg.extract.text import Sentence, sentences
 from kg.models import AbstractSection
@@ -35,8 +36,9 @@ _TRANS = str.maketrans(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A token and its offsets (a tuple: an abstract has hundreds, made fast)."""
+
     text: str
     start: int  # offset in the text the token was found in (title or abstract_text)
     end: int
@@ -89,13 +91,17 @@ _START = ("", "", "", "", "", "w-1=<s>", "w-2=<s>", "", "", "<s>", "", "", "w-3=
 _STOP = ("", "", "", "", "", "", "", "w+1=</s>", "w+2=</s>", "</s>", "", "", "", "w+3=</s>")
 
 
+# (cue, words one of which the lower-cased sentence must hold before the pattern is tried —
+# a cheap test that changes nothing the pattern finds, pattern)
 _CUES = (
-    ("cmp", re.compile(r"\b(?:versus|vs|compared|comparing|comparison|than)\b", re.I)),
-    ("rand", re.compile(r"\brandomi[sz]", re.I)),
-    ("treat", re.compile(r"\b(?:treated|received|receiving|given|administered|underwent|allocated|assigned)\b", re.I)),
-    ("pval", re.compile(r"\b[Pp]\s*[<=>≤≥]")),
-    ("pct", re.compile(r"%")),
-    ("ppl", re.compile(r"\b(?:patients|participants|subjects|women|men|children|adults|volunteers|infants)\b", re.I)),
+    ("cmp", ("vs", "versus", "compar", "than"), re.compile(r"\b(?:versus|vs|compared|comparing|comparison|than)\b", re.I)),
+    ("rand", ("randomi",), re.compile(r"\brandomi[sz]", re.I)),
+    ("treat", ("treated", "receiv", "given", "administered", "underwent", "allocated", "assigned"),
+     re.compile(r"\b(?:treated|received|receiving|given|administered|underwent|allocated|assigned)\b", re.I)),
+    ("pval", ("p",), re.compile(r"\b[Pp]\s*[<=>≤≥]")),
+    ("pct", ("%",), re.compile(r"%")),
+    ("ppl", ("patients", "participants", "subjects", "men", "children", "adults", "volunteers", "infants"),
+     re.compile(r"\b(?:patients|participants|subjects|women|men|children|adults|volunteers|infants)\b", re.I)),
 )
 
 
@@ -106,7 +112,12 @@ def token_features(tokens: Sequence[Token], *, role: str, position: int) -> list
     ctx = [f"r={role}", f"pos={position}", f"rp={role}{position}"]
     if n:
         sentence = " ".join(t.text for t in tokens)
-        ctx.extend("c=" + name for name, pattern in _CUES if pattern.search(sentence))
+        low = sentence.lower()
+        ctx.extend(
+            "c=" + name
+            for name, words, pattern in _CUES
+            if any(w in low for w in words) and pattern.search(sentence)
+        )
     rw = "r|w=" + role + "|"
     depth = [0] * n
     level = 0

@@ -107,6 +107,9 @@ def propagate(words: list[list[str]], labels: list[list[str]], label: str) -> li
     firsts = {p[0] for p in phrases}
     out = []
     for ws, ls in zip(words, labels, strict=True):
+        if firsts.isdisjoint(ws):
+            out.append(ls)
+            continue
         new = list(ls)
         i = 0
         while i < len(ws):
