@@ -408,6 +408,8 @@ class Site:
             else:
                 op = ix.props(owner)
                 types = [text(t) for t in op.get(RDF.type.value, [])]
+                if KG.Mention.value in types:
+                    continue  # the tagger's PICO phrases: listed by kg evidence, not highlighted
                 kind = next((SPAN_KINDS[t] for t in types if t in SPAN_KINDS), "evidence")
                 label = self._first(op, RDFS.label) or self._first(op, KG.shortForm) or ""
             spans.append(Span(int(start), int(end), kind, label))
