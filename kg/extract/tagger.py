@@ -58,28 +58,32 @@ class Mention:
 def decode(
     tagger: pycrfsuite.Tagger, items: pycrfsuite.ItemSequence, thresholds: dict[str, float]
 ) -> list[str]:
-    """Labels by marginal probability: a token is X when P(B-X) + P(I-X) ≥ the threshold of X
-    (the most probable such X), else O; a run of X tokens is one span. The CRF's Viterbi path
-    favours O on noisy labels; a threshold chosen on held-out train data trades that back."""
-    tagger.set(items)
-    n = len(items)
-    labels = ["O"] * n
-    best = [0.0] * n
+    """The Viterbi path, then each token Viterbi left O marked X where P(B-X) + P(I-X) ≥ the
+    threshold of X (the likeliest such X); a run of X tokens is one span. On noisy crowd labels
+    a CRF's Viterbi path favours O; a threshold chosen on held-out train data trades that back
+    for the labels that gain (``thresholds`` names them)."""
+    path = tagger.tag(items)  # also sets the sequence the marginals are of
+    kinds = [lab[2:] if lab != "O" else "" for lab in path]
+    best = [0.0] * len(kinds)
     known = set(tagger.labels())
     for x, th in thresholds.items():
         b, i_ = f"B-{x}", f"I-{x}"
         has_b, has_i = b in known, i_ in known
-        for t in range(n):
+        for t, kind in enumerate(kinds):
+            if kind and kind != x:
+                continue
             p = (tagger.marginal(b, t) if has_b else 0.0) + (tagger.marginal(i_, t) if has_i else 0.0)
             if p >= th and p > best[t]:
                 best[t] = p
-                labels[t] = x
+                kinds[t] = x
     out = []
-    for t, lab in enumerate(labels):
-        if lab == "O":
+    for t, kind in enumerate(kinds):
+        if not kind:
             out.append("O")
+        elif path[t] != "O" and path[t][2:] == kind:
+            out.append(path[t])  # Viterbi's own B/I where it already said X
         else:
-            out.append(("I-" if t and labels[t - 1] == lab else "B-") + lab)
+            out.append(("I-" if t and kinds[t - 1] == kind else "B-") + kind)
     return out
 
 

@@ -2,7 +2,7 @@
 # expect: violation kgsh:Mention <1638586/mention/1> rdf:type qualifiedMaxCount
 # expect: violation kgsh:Mention <1638586/mention/2> kg:foundBy pattern
 # expect: violation kgsh:Mention <1638586/mention/3> kg:evidenceSpan maxCount
-DELETE DATA { <1638586/mention/2> kg:foundBy "model:tagger-2" } ;
+DELETE DATA { <1638586/mention/2> kg:foundBy "model:tagger-3" } ;
 INSERT DATA { <1638586/mention/1> a kg:ParticipantsMention .
               <1638586/mention/2> kg:foundBy "rule:tagger" .
               <1638586/mention/3> kg:evidenceSpan <1638586/span/60-79> }
