@@ -46,19 +46,17 @@ def with_mention_outcomes(
 ) -> tuple[Outcome, ...]:
     """``outcomes`` and, after them, an outcome for each mention no rule outcome overlaps."""
     taken = [(o.span.start, o.span.end) for o in outcomes]
-    seen: set[str] = set()
+    seen: set[tuple[int, int]] = set()
     added = []
     for span in spans:
-        if any(a < span.end and span.start < b for a, b in taken):
+        key = (span.start, span.end)
+        if key in seen or any(a < span.end and span.start < b for a, b in taken):
             continue
+        seen.add(key)
         ui = None
         for match in mesh.find(_expand(span.quote, abbreviations), categories=pico.CONDITION_TREES):
             ui = match.ui
             break
-        key = f"{span.start}-{span.end}"
-        if key in seen:
-            continue
-        seen.add(key)
         added.append(
             Outcome(
                 text=span.quote,

@@ -134,6 +134,17 @@ def propagate(words: list[list[str]], labels: list[list[str]], label: str) -> li
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Model:
+    """One shipped model as its manifest describes it."""
+
+    task: str  # "pio", "outcome" (tagged in results and conclusions only)
+    path: str
+    thresholds: dict[str, float] | None  # labels decoded by a marginal threshold
+    propagate: tuple[str, ...]  # labels tagged again at their other mentions
+    labels: frozenset[str]  # the labels kg takes from it (empty: all)
+
+
 def _data_dir() -> Path:
     return Path(str(resources.files("kg") / "data" / "tagger"))
 
@@ -153,9 +164,7 @@ class Tagger:
             )
         self.manifest: dict[str, Any] = manifest
         self.version: str = str(manifest["version"])
-        self._models: list[
-            tuple[str, str, dict[str, float] | None, tuple[str, ...], frozenset[str]]
-        ] = []
+        self._models: list[_Model] = []
         self._local = threading.local()
         for task, meta in sorted(manifest["models"].items()):
             path = directory / meta["file"]
@@ -165,28 +174,30 @@ class Tagger:
                 raise ModelError(f"{path}: cannot read the model ({e})") from e
             if hashlib.sha256(data).hexdigest() != meta["sha256"]:
                 raise ModelError(f"{path}: checksum differs from manifest.json (corrupt or replaced)")
-            labels = frozenset(meta.get("labels") or ())
             self._models.append(
-                (task, str(path), meta.get("thresholds") or None, tuple(meta.get("propagate") or ()),
-                 labels)
+                _Model(
+                    task=task,
+                    path=str(path),
+                    thresholds=meta.get("thresholds") or None,
+                    propagate=tuple(meta.get("propagate") or ()),
+                    labels=frozenset(meta.get("labels") or ()),
+                )
             )
         self._taggers()  # open them now: a model CRFsuite cannot read fails here, not mid-build
 
-    def _taggers(
-        self,
-    ) -> list[tuple[str, pycrfsuite.Tagger, dict[str, float] | None, tuple[str, ...], frozenset[str]]]:
+    def _taggers(self) -> list[tuple[_Model, pycrfsuite.Tagger]]:
         """This thread's open models (a CRFsuite tagger holds the sequence it scores, so threads,
         as Dask's workers run them, must not share one); checksums were checked once."""
         opened = getattr(self._local, "taggers", None)
         if opened is None:
             opened = []
-            for task, path, thresholds, spread, labels in self._models:
+            for model in self._models:
                 tagger = pycrfsuite.Tagger()
                 try:
-                    tagger.open(path)
+                    tagger.open(model.path)
                 except (OSError, ValueError) as e:
-                    raise ModelError(f"{path}: CRFsuite cannot read the model ({e})") from e
-                opened.append((task, tagger, thresholds, spread, labels))
+                    raise ModelError(f"{model.path}: CRFsuite cannot read the model ({e})") from e
+                opened.append((model, tagger))
             self._local.taggers = opened
         return opened
 
@@ -216,17 +227,22 @@ class Tagger:
         seqs = F.sequences(title, sections, found=found)
         items = [pycrfsuite.ItemSequence(seq.features) for seq in seqs]
         out: list[Mention] = []
-        for task, tagger, thresholds, spread, use in self._taggers():
-            active = [i for i, seq in enumerate(seqs) if task != "outcome" or seq.role in _RESULTS_ROLES]
-            labels = [decode(tagger, items[i], thresholds) if thresholds else tagger.tag(items[i])
-                      for i in active]
-            for lab in spread:
+        for model, tagger in self._taggers():
+            active = [
+                i for i, seq in enumerate(seqs) if model.task != "outcome" or seq.role in _RESULTS_ROLES
+            ]
+            labels = [
+                decode(tagger, items[i], model.thresholds) if model.thresholds else tagger.tag(items[i])
+                for i in active
+            ]
+            if model.propagate:
                 words = [[t.text.lower() for t in seqs[i].tokens] for i in active]
-                labels = propagate(words, labels, lab)
+                for lab in model.propagate:
+                    labels = propagate(words, labels, lab)
             for i, seq_labels in zip(active, labels, strict=True):
                 seq = seqs[i]
                 for start, end, kind in F.spans_of(seq.tokens, seq_labels):
-                    if use and kind not in use:
+                    if model.labels and kind not in model.labels:
                         continue
                     if seq.where == "title":
                         quote, section = (title or "")[start:end], None
