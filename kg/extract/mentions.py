@@ -54,7 +54,7 @@ def with_mention_outcomes(
             continue
         seen.add(key)
         ui = None
-        for match in mesh.find(_expand(span.quote, abbreviations), categories=pico.CONDITION_TREES):
+        for match in mesh.find(pico.expand_abbreviations(span.quote, abbreviations), categories=pico.CONDITION_TREES):
             ui = match.ui
             break
         added.append(
@@ -73,9 +73,3 @@ def with_mention_outcomes(
 def _wordy(text: str) -> bool:
     return sum(c.isalpha() for c in text) >= _MIN_LETTERS
 
-
-def _expand(text: str, abbreviations: list[Abbreviation]) -> str:
-    for a in abbreviations:
-        if a.short in text.split():
-            return text.replace(a.short, a.long)
-    return text

@@ -527,7 +527,7 @@ def outcomes(
         if kind == "other" and f.rule == "rule:count-clause" and not _EVENT.search(f.span.quote):
             continue
         ui = None
-        for match in mesh.find(_expand(f.text, abbreviations), categories=CONDITION_TREES):
+        for match in mesh.find(expand_abbreviations(f.text, abbreviations), categories=CONDITION_TREES):
             ui = match.ui
             break
         out.append(
@@ -1052,7 +1052,7 @@ def _abstract(article: Article) -> str:
     return article.abstract_text
 
 
-def _expand(text: str, abbreviations: list[Abbreviation]) -> str:
+def expand_abbreviations(text: str, abbreviations: list[Abbreviation]) -> str:
     """Replace each defined short form with its long form (for MeSH matching only)."""
     for a in abbreviations:
         text = re.sub(rf"\b{re.escape(a.short)}\b", a.long, text)
@@ -1076,7 +1076,7 @@ def _text_terms(
     found: list[tuple[str, str, Span | None]] = []
     long_forms = {a.short: a for a in abbreviations}
     if article.title and (cue is None or cue.search(article.title)):
-        for m in mesh.find(_expand(article.title, abbreviations), categories=trees):
+        for m in mesh.find(expand_abbreviations(article.title, abbreviations), categories=trees):
             found.append((m.ui, m.text, None))
     for s in sentences:
         if s.role not in roles or (cue is not None and not cue.search(s.quote)):
