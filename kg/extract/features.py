@@ -54,8 +54,14 @@ class Sequence_:
     features: list[list[str]]
 
 
+_new_tuple = tuple.__new__  # Token(...) runs a Python-level __new__; this is the same tuple, faster
+
+
 def tokenize(text: str, *, offset: int = 0) -> list[Token]:
-    return [Token(m.group(), offset + m.start(), offset + m.end()) for m in _TOKEN.finditer(text)]
+    return [
+        _new_tuple(Token, (m.group(), offset + m.start(), offset + m.end()))
+        for m in _TOKEN.finditer(text)
+    ]
 
 
 def shape(word: str) -> str:
@@ -107,11 +113,13 @@ _CUES = (
 
 def token_features(tokens: Sequence[Token], *, role: str, position: int) -> list[list[str]]:
     """The features of each token of one sentence (``position``: 0–4, how far into the abstract)."""
-    cached = [_word(t.text) for t in tokens]
+    texts = [t.text for t in tokens]
+    get = _WORD_CACHE.get
+    cached = [get(w) or _word(w) for w in texts]
     n = len(cached)
     ctx = [f"r={role}", f"pos={position}", f"rp={role}{position}"]
     if n:
-        sentence = " ".join(t.text for t in tokens)
+        sentence = " ".join(texts)
         low = sentence.lower()
         ctx.extend(
             "c=" + name
@@ -120,13 +128,14 @@ def token_features(tokens: Sequence[Token], *, role: str, position: int) -> list
         )
     rw = "r|w=" + role + "|"
     depth = [0] * n
-    level = 0
-    for i, t in enumerate(tokens):
-        if t.text == ")" and level:
-            level -= 1
-        depth[i] = level
-        if t.text == "(":
-            level += 1
+    if "(" in texts:
+        level = 0
+        for i, w in enumerate(texts):
+            if w == ")" and level:
+                level -= 1
+            depth[i] = level
+            if w == "(":
+                level += 1
     padded = [_START, _START, _START, *cached, _STOP, _STOP, _STOP]
     out: list[list[str]] = []
     for i, c in enumerate(cached):

@@ -97,7 +97,10 @@ def propagate(words: list[list[str]], labels: list[list[str]], label: str) -> li
     mark an intervention at each of its mentions; a model that found it once has found them all.
     """
     phrases: set[tuple[str, ...]] = set()
+    b_label, i_label = "B-" + label, "I-" + label
     for ws, ls in zip(words, labels, strict=True):
+        if b_label not in ls and i_label not in ls:
+            continue
         run: list[str] = []
         for w, lab in [*zip(ws, ls, strict=True), ("", "O")]:
             if lab[2:] == label and not (lab.startswith("B-") and run):

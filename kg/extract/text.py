@@ -183,6 +183,7 @@ def _guess_roles(found: list[Sentence]) -> list[Sentence]:
 # --- abbreviations (after Schwartz & Hearst, PSB 2003) ---------------------------------------
 
 _PAREN = re.compile(r"\(([^()]{1,80})\)")
+_SHORT_BEFORE = re.compile(r"([A-Za-z][\w\-]{1,9})\s*$")
 _SHORT_OK = re.compile(r"^[A-Za-z0-9][\w\-/&.]*[A-Za-z0-9]?$")
 _WORD = re.compile(r"[^\s]+")
 
@@ -265,7 +266,11 @@ def _reverse(
     text: str, m: re.Match[str], *, offset: int, section: int | None
 ) -> list[Abbreviation]:
     inner = m.group(1)
-    before = re.search(r"([A-Za-z][\w\-]{1,9})\s*$", text[: m.start()])
+    # the word just before the parenthesis: only the last characters can hold it (the pattern
+    # is anchored at the end), and searching them alone keeps this linear in the text
+    head = text[: m.start()]
+    window = max(0, len(head.rstrip()) - 10)
+    before = _SHORT_BEFORE.search(head, window)
     if before is None or not _is_short_form(before.group(1)) or len(inner.split()) < 2:
         return []
     short = before.group(1)

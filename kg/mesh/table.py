@@ -86,6 +86,7 @@ _BRITISH = re.compile(r"(?<=[a-z])ae(?=[a-qs-z])|^ae(?=t)|(?<=[a-z])oe(?=[a-z])|
 _AMERICAN = {"ae": "e", "oe": "e", "our": "or", "is": "iz"}
 _CACHE_LIMIT = 500_000
 _RECENT_LIMIT = 256  # texts whose matches are remembered
+_LOOKUP_LIMIT = 50_000  # phrases whose look-up is remembered
 _ACRONYM_MAX = 5  # an all-caps word this short is taken for an acronym ("ART" is not Art)
 _TERMS_FILE, _CONCEPTS_FILE = "mesh-terms.tsv.gz", "mesh-scr.tsv.gz"
 # ranks of what a key can come from: the label as written beats its inversion, an entry term,
@@ -246,6 +247,7 @@ class MeshTable:
         "_extras",
         "_index",
         "_recent",
+        "_looked_up",
         "_synonyms",
         "_terms",
         "_tree_keys",
@@ -275,6 +277,7 @@ class MeshTable:
         self._index: _Index | None = None
         self._cache: dict[str, str] = {}
         self._recent: dict[str, tuple[MeshMatch, ...]] = {}
+        self._looked_up: dict[str, str | None] = {}
         self._synonyms = list(synonyms)
         self._concepts: dict[str, MeshConcept] | None = None
         self._extras = extras
@@ -382,11 +385,20 @@ class MeshTable:
         Labels win over entry terms, descriptors over supplementary concepts; a term written in
         capitals ("AIDS") answers only a phrase written with capitals.
         """
+        try:  # a record's headings are looked up by several steps of extraction
+            return self._looked_up[phrase]
+        except KeyError:
+            pass
         index = self._matcher()
         key = normalize(phrase)
         if _written_in_caps(phrase) and key in index.lookup_caps:
-            return index.lookup_caps[key]
-        return index.lookup.get(key)
+            ui = index.lookup_caps[key]
+        else:
+            ui = index.lookup.get(key)
+        if len(self._looked_up) >= _LOOKUP_LIMIT:
+            self._looked_up.clear()
+        self._looked_up[phrase] = ui
+        return ui
 
     def find(self, text: str, *, categories: tuple[str, ...] | None = None) -> list[MeshMatch]:
         """Labels and entry terms in ``text``, left to right, longest first, not overlapping.
