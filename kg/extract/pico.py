@@ -517,6 +517,11 @@ def outcomes(
         counted = _sentence_outcomes(s, i, arms)
         found.extend(counted)
         found.extend(_stat_outcomes(s, i, arms, counted))
+    about = " ".join([article.title or ""] + [s.quote for s in sentences if s.role != RESULTS and _MEASURED.search(s.quote)])
+    found = [
+        f for f in found
+        if not _before_treatment(f, sentences[f.sentence]) and not _process_rate(f, sentences[f.sentence], about)
+    ]
     _denominators(found, sample=sample, single_arm=single_arm)
     if _comparative(article, sentences, arms):
         found = [f for f in found if _tied(f, arms, sample)]
@@ -563,6 +568,8 @@ def _sentence_outcomes(s: Sentence, index: int, arms: tuple[Intervention, ...]) 
         before = text[before_start : m.start()]
         if _NOT_OUTCOME.match(after) or _POPULATION.search(_clause(text, m.start(), m.end())):
             continue
+        if _GROUP_BEFORE.search(text, max(0, m.start() - 30), m.start()) and not m.group("den") and not m.group("of"):
+            continue  # "of the 23 patients given amiloride", "in these 39 patients": the group, not a count
         by_arm = _BY_ARM.search(text, m.end(), region_end)
         if by_arm or re.match(r"\s*(?:\([^)]*\)\s*)?" + _BREAKDOWN, text[m.end() :]):
             # "Fourteen patients developed spinal osteoporosis (three of 41 in the clodronate
@@ -592,6 +599,8 @@ def _sentence_outcomes(s: Sentence, index: int, arms: tuple[Intervention, ...]) 
         )
         if m.group("den"):
             f.denominator, f.basis = int(m.group("den")), "stated"
+            if count > f.denominator:
+                continue  # "43/41 (surgical/endovascular) patients": two arms' counts, not a share
         of = m.group("of")
         if of:
             if of.lower() in ("these", "them", "those", "whom"):
@@ -663,6 +672,12 @@ def _stat_outcomes(
     taken = [(f.span.start - s.start, f.span.end - s.start + 40) for f in counted]
     out = []
     findings = comparisons.find(s.quote)
+    # the two sides of a pair are shares or not together: "by a maximum of 53% with propofol and 40%"
+    not_shares = {
+        (f.start, f.end) for f in findings
+        if f.side and "percentage" in f.values
+        and not _proportion(f.label, s.quote, f.start, f.end, f.values["percentage"])
+    }
     for finding in findings:
         if any(finding.start < e and finding.end > b for b, e in taken):
             continue
@@ -672,7 +687,10 @@ def _stat_outcomes(
         if "time_unit" in values and "median" in values:
             values["time"], values["time_statistic"] = values.pop("median"), "median"
         pct = values.pop("percentage", None)
-        if pct is not None and not _proportion(finding.label, s.quote, finding.start, finding.end, pct):
+        if pct is not None and (
+            (finding.start, finding.end) in not_shares
+            or not _proportion(finding.label, s.quote, finding.start, finding.end, pct)
+        ):
             pct = None
             if not values:
                 continue
@@ -697,6 +715,82 @@ def _stat_outcomes(
     return out
 
 
+# when the values are who the patients were before anything was given
+_BEFORE_TREATMENT = re.compile(
+    r"\b(?:at|before|prior to)\s+(?:the\s+)?(?:baseline|(?:study\s+)?entry|enrol?ment|inclusion|"
+    r"randomi[sz]ation|(?:the\s+)?first (?:vaccination|dose|injection|treatment|visit)|treatment|therapy)\b|"
+    r"\bpre-?(?:intervention|randomi[sz]ation)\b|\bbaseline characteristics\b|\b(?:well[- ])?balanced\b",
+    re.I,
+)
+# words after such a cue that move the sentence on to what happened later
+_LATER = re.compile(
+    r"\b(?:after|post-?\w*|following|later|whereas|while|but|at (?:the )?(?:end|follow-?up|week|month|year|day|"
+    r"\d))\b|;",
+    re.I,
+)
+
+
+def _before_treatment(f: _Found, s: Sentence) -> bool:
+    """Values the sentence places before treatment ("At baseline, 30% of patients …", "In
+    pre-intervention phase the compliance was 49% vs. 47%"): who they were, not an outcome."""
+    start = f.span.start - s.start
+    digit = re.search(r"\d", f.span.quote)
+    value = start + (digit.start() if digit else 0)
+    cues = list(_BEFORE_TREATMENT.finditer(s.quote, 0, value))
+    return bool(cues) and not _LATER.search(s.quote, cues[-1].end(), value)
+
+
+# a sentence that says what the study measured or aimed at
+_MEASURED = re.compile(
+    r"\b(?:aims?|objectives?|purpose|to (?:compare|evaluate|assess|determine|test|investigate|examine|"
+    r"measure|improve|increase|promote|enhance)|(?:was|were) (?:evaluated|assessed|measured|compared|recorded|"
+    r"monitored)|(?:primary|secondary) (?:end-?points?|outcomes?)|outcomes? (?:was|were|included))\b",
+    re.I,
+)
+# how the trial ran: who kept to, finished or left it; not what the treatment did
+_PROCESS_KINDS = (
+    re.compile(r"\b(?:non-?)?(?:adherence|compliance)\b", re.I),
+    re.compile(r"\b(?:retention|attrition) rates?\b|\battrition\b", re.I),
+    re.compile(
+        r"\b(?:withdr[ae]w|withdrawn|withdrawals?|dropp?(?:ed)? out|drop-?outs?|discontinu\w*|lost to follow|"
+        r"excluded|complet(?:ed|ing|ion of) (?:the |all |their )?(?:study|trial|treatment|therapy|protocol|"
+        r"intervention|course|programme|program|questionnaires?|follow-?up))",
+        re.I,
+    ),
+)
+# "relapsed after study drug discontinuation": a time, not the process itself
+_AS_TIME = re.compile(r"\b(?:after|following|before|upon|since|until)\s+(?:\S+\s+){0,3}$", re.I)
+# a stated reason makes a stop an event ("withdrew due to gastrointestinal symptoms", "discontinued
+# because of adverse events"), unless the reason is itself how the trial ran
+_REASON = re.compile(
+    r"\b(?:because of|due to|owing to|caused by|as a result of|leading to|for)\s+(?!(?:the\s+|other\s+|"
+    r"personal\s+|mainly\s+)?(?:personal|consent|protocol|reloc|logistic|scheduling|surgical procedures?|"
+    r"other reasons|unknown|administrative|reasons|non-?complian|the study|follow))|"
+    r"\b(?:adverse|AEs?|toxicit|side[- ]effects?|intoleran|complications?)",
+    re.I,
+)
+
+
+def _process_rate(f: _Found, s: Sentence, about: str) -> bool:
+    """A rate of how the trial ran (adherence, completion, withdrawal, discontinuation, loss to
+    follow-up) is no outcome, unless a harm or another event is the reason given, or the title
+    or objective names it as what the trial measured."""
+    words = f.text if f.rule != "rule:count-clause" else f.span.quote
+    rel = f.span.start - s.start
+    for kind in _PROCESS_KINDS:
+        hits = [h for h in kind.finditer(words) if not _AS_TIME.search(words[: h.start()])]
+        if not hits:
+            continue
+        if kind.search(about):
+            return False
+        # the clause: back to a ";" or a contrast, on to the end of the sentence or a ";"
+        head = max(s.quote.rfind(";", 0, rel), *(m.end() for m in re.finditer(r"\b(?:but|whereas|while)\b", s.quote[:rel])), 0)
+        stop = s.quote.find(";", rel + len(words))
+        clause = s.quote[head : stop if stop > 0 else len(s.quote)]
+        return not _REASON.search(clause)
+    return False
+
+
 # a clause that describes who was studied, not what happened to them
 _POPULATION = re.compile(
     r"\b(?:randomi[sz]|randomly|assigned|allocated|enrol|recruit|(?:were|was|been) included|"
@@ -706,6 +800,10 @@ _POPULATION = re.compile(
     r"entered|participated|screened|healthy|controls\b|were studied|body mass index|BMI\b|"
     r"consent|person-years|women-years|years? of age|aged|who chose|population\b|subgroup|subset)",
     re.I,
+)
+# a number after a preposition and a determiner names the group that the sentence is about
+_GROUP_BEFORE = re.compile(
+    r"\b(?:of|in|among|for|from|to)\s+(?:the|these|those|all(?: the)?|(?:the )?remaining|each|both)\s+$", re.I
 )
 _BREAKDOWN = (
     r"[(\[:;,]\s*(?:\w+\s+){0,2}?(?:\d+|[A-Za-z]+)(?:\s*(?:of|/)\s*\d+)?(?:\s*\([^)]*\))?\s+"
@@ -735,6 +833,26 @@ _BOUND = re.compile(
     r"almost|up to|at least|at most|roughly|>|<|≥|≤|>=|<=|~)\s*$",
     re.I,
 )
+# one end of a range or of a confidence interval is no one's share
+_RANGE_BEFORE = re.compile(
+    rf"(?:{num.NUM}\s*%?\s*(?:-|–|—|to)\s*|\bfrom\s+|\branged?\s+(?:from\s+)?|"
+    r"\b(?:CI|confidence interval)\b[^()\[\];]*)$",
+    re.I,
+)
+_RANGE_AFTER = re.compile(rf"\s*%?\s*(?:-|–|—|to)\s*{num.NUM}", re.I)
+# a change of a measure or a difference between arms is no one's share either
+_CHANGE_BEFORE = re.compile(
+    r"(?:\b(?:fell|fall|falls|decreas\w*|reduc\w*|increas\w*|rose|rise|rises|improv\w*|declin\w*|dropped|"
+    r"lower\w*|rais\w*|chang\w*|differ\w*)\b[^.;,()]{0,40}\bby|\bby\s+(?:a\s+)?(?:maximum|mean|median|"
+    r"average|total)(?:\s+of)?)\s+(?:about\s+|approximately\s+|nearly\s+|only\s+|an?\s+(?:average|additional)\s+"
+    r"(?:of\s+)?)?$",
+    re.I,
+)
+_CHANGE_AFTER = re.compile(
+    r"\s*%?\s*(?:relative|absolute|reduction|increase|decrease|improvement|higher|lower|greater|fewer|"
+    r"difference|(?:percentage )?points?(?! prevalence))\b",
+    re.I,
+)
 _NOT_PROPORTION = re.compile(
     r"\b(?:change|changes|changed|reduc|decreas|increas|declin|intensity|score|index|level|"
     r"concentration|density|weight|volume|size|dose)",
@@ -759,9 +877,14 @@ def _proportion(label: str, sentence: str, start: int, end: int, pct: object) ->
     change of a measure ("Ki67 decreased by 3.4%"), not how the trial ran ("recruitment rate")."""
     region = sentence[start:end]
     printed = re.escape(str(pct)).replace(r"\.", "[.·]")
-    for m in re.finditer(rf"(?<![\d.]){printed}(?![\d])", region):
-        if _BOUND.search(sentence[max(0, start + m.start() - 20) : start + m.start()]):
+    for m in re.finditer(rf"(?<![\d.·]){printed}(?![\d]|[.·]\d)", region):
+        at, end = start + m.start(), start + m.end()
+        if _BOUND.search(sentence[max(0, at - 20) : at]):
             return False
+        if _RANGE_BEFORE.search(sentence[max(0, at - 40) : at]) or _RANGE_AFTER.match(sentence, end):
+            return False  # "in 11.7% to 14.6% of patients", "ranged from 92-97%", "95% CI, 30% to 45%"
+        if _CHANGE_BEFORE.search(sentence[max(0, at - 40) : at]) or _CHANGE_AFTER.match(sentence, end):
+            return False  # "a fall in IOP by a maximum of 53%", "a 24.6% relative improvement"
     if _PROCESS.search(label):
         return False
     return not (_NOT_PROPORTION.search(label) and not _OF_PEOPLE.search(region))
@@ -835,10 +958,24 @@ def _is_count_mention(m: re.Match[str], text: str) -> bool:
     if m.group("noun") is None and m.group("den") is None and not understood:
         return False
     after = text[m.end() : m.end() + 12].lower()
-    if re.match(r"\s*(?:years?|months?|weeks?|days?|mg|%|hours?)\b", after):
-        return False
-    before = text[max(0, m.start() - 12) : m.start()].lower()
-    return not re.search(r"(?:aged|age|\bn\s*=|grade|phase|range|ratio|than|from|to|±)\s*$", before)
+    if _UNIT_AFTER.match(after):
+        return False  # a duration or a dose: "FF/VI 100/25 mcg", "for 12 weeks"
+    before = text[max(0, m.start() - 14) : m.start()].lower()
+    return not _NOT_COUNT_BEFORE.search(before)
+
+
+# what a count of people is never followed by: a time, a dose or a measure
+_UNIT_AFTER = re.compile(
+    r"\s*(?:years?|months?|weeks?|days?|hours?|minutes?|mg|mcg|µg|μg|ug|micrograms?|g|kg|ml|l|iu|"
+    r"units?|mmol|mmhg|cm|mm|gy|%)(?![\w-])"
+)
+# a number that names a thing rather than counts people: "type 2 diabetes subjects", "Experiment 1
+# showed that participants", "grade 3 patients", "aged 70 patients" (not "group": "in the control
+# group 1 PR case" counts)
+_NOT_COUNT_BEFORE = re.compile(
+    r"(?:aged|age|\bn\s*=|grade|phase|range|ratio|than|from|to|±|\btype|stage|class|step|experiment|"
+    r"study|trial|cycle|visit|\blot|level|dose|score|category|version|no\.|#)\s*$"
+)
 
 
 def _label(

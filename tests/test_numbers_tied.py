@@ -1,0 +1,137 @@
+"""Numbers tied right: a count or a share is stated for an outcome only when the sentence ties it
+to what happened to the patients. Each case is a real sentence from a train-side abstract (PMID
+in the comment) set in a small two-arm trial."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from kg.extract import extract
+from kg.models import AbstractSection, Article
+
+Values = list[tuple[int | None, Decimal | None]]
+
+
+def _stated(results: str, *, title: str = "Drug A versus placebo: a randomized trial.",
+            methods: str = "Patients were randomly assigned to drug A or placebo.") -> Values:
+    ev = extract(Article(pmid="1", title=title, abstract=(
+        AbstractSection(text=methods, label="Methods"),
+        AbstractSection(text=results, label="Results"),
+    )))
+    return [
+        (o.measurement.count, o.measurement.percentage)
+        for o in ev.outcomes
+        if o.measurement.count is not None or o.measurement.percentage is not None
+    ]
+
+
+def _either(results: str) -> Values:
+    """What is stated in a two-arm trial and in a single-arm study (where no arm tie is needed)."""
+    return _stated(results) + _stated(
+        results, title="Drug A for the disease: an open-label study.", methods="Patients received drug A."
+    )
+
+
+def _counts(found: Values) -> set[int]:
+    return {c for c, _ in found if c is not None}
+
+
+def _shares(found: Values) -> set[Decimal]:
+    return {p for _, p in found if p is not None}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "never"),
+    [
+        # 26730183: a dose is no count of people
+        ("The study compared a once-daily dose of FF/VI 100/25 mcg delivered via ELLIPTA with TIO 18 mcg "
+         "for 12 weeks in subjects with diagnosed COPD.", 100),
+        # 11319711: "type 2" names the diabetes
+        ("Moreover, most studies have related to type 2 diabetes subjects whose diabetes was relatively "
+         "mild in terms of therapeutic requirements.", 2),
+        # 7010528: "of the 23 patients given amiloride" is the group, the 14 are the healed
+        ("In 17 patients who were randomly allotted double-blind additional dummy tablets 16 of their ulcer "
+         "healed completely endoscopically, whereas of the 23 patients given additional amiloride 5 mg three "
+         "times a day only 14 ulcers healed.", 23),
+        # 6148163: "in these 39 patients" is the group the rate is of
+        ("End-treatment TSAb values did not correlate with later evolution: in these 39 patients, relapse "
+         "rate was 41%.", 39),
+        # 11022066: "43/41 (surgical/endovascular)" is two arms' counts, not 43 of 41
+        ("One year postoperatively, 43/41 (surgical/endovascular) patients had good or moderate recovery, "
+         "5/4 had severe disability or were in a vegetative state, and 9/7 had died (NS).", 43),
+        # 9833745: stopping placebo, for no harm given, is how the trial ran
+        ("Dose-limiting adverse events occurred in 39% of those receiving mexiletine, but only 1 patient "
+         "(5%) discontinued placebo.", 1),
+        # 21996146: a stop for a procedure is how the trial ran
+        ("Fourteen patients (4.7%) temporarily discontinued drug A (average 6.5 days) mainly because of "
+         "surgical procedures.", 14),
+    ],
+)
+def test_numbers_that_are_not_outcome_counts(sentence: str, never: int) -> None:
+    assert never not in _counts(_either(sentence))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "never"),
+    [
+        # 11191952: before the first vaccination is who they were
+        ("Prior to the first vaccination 27% of the subjects had a diphtheria antitoxin level below "
+         "0.01 I.U./ml; after the first booster only 5% were unprotected.", {"27"}),
+        # 23967422: the pre-intervention phase is the baseline
+        ("In pre-intervention phase the compliance to ISO 15189 was 49% for study group vs. 47% for "
+         "control group with P value 0.48.", {"49", "47"}),
+        # 23425012: the ends of a range are no one's share (nor, printed the same, the value after it)
+        ("Evidence suggestive of genital infection was reported in 11.7% to 14.6% of drug A patients and "
+         "5.1% of placebo patients.", {"11.7", "14.6"}),
+        # 15689088
+        ("Response to the three pertussis antigens ranged from 92-97% in the drug A group and 100% in the "
+         "placebo group.", {"92", "97"}),
+        # 3877292: a fall of a measure, both sides of the pair
+        ("Both agents produced a significant fall in IOP for the period of study, by a maximum of 53% with "
+         "propofol and 40% with thiopentone.", {"53", "40"}),
+        # 17076630: reductions side by side
+        ("There was no statistically significant difference between drug A and placebo (13.9% and 12.2% "
+         "reduction, respectively).", {"13.9", "12.2"}),
+    ],
+)
+def test_shares_that_are_not_outcome_values(sentence: str, never: set[str]) -> None:
+    assert not {Decimal(v) for v in never} & _shares(_either(sentence))
+
+
+def test_withdrawals_and_adherence_are_how_the_trial_ran() -> None:
+    # 23107780: withdrawals with no harm named
+    assert 5 not in _counts(_either(
+        "One subject withdrew in the placebo (8%, worsened memory) and 5/24 subjects withdrew in the "
+        "drug A group (21%)."
+    ))
+    # 23082133: adherence in a trial that does not say it measured adherence
+    sentence = (
+        "Participants taking drug A vs placebo were more likely to report missed doses (88 vs 35%; "
+        "p = 0.001) and have adherence <90% by pill count (42 vs. 0%; p = 0.02)."
+    )
+    assert Decimal(42) not in _shares(_stated(sentence))
+    # … and in one that does (its methods: "Tolerability and adherence were evaluated.")
+    measured = _stated(sentence, methods="Patients were randomly assigned to drug A or placebo. "
+                                         "Tolerability and adherence were evaluated.")
+    assert {Decimal(42), Decimal(0)} <= _shares(measured)
+
+
+def test_outcomes_that_mention_the_process_are_kept() -> None:
+    # 20569725: a stop because of adverse events is a harm (a single-arm study: no arm to tie to)
+    assert 10 in _counts(_stated(
+        "Ten patients (4.2%) discontinued drug A treatment because of AEs.",
+        title="Drug A for recent-onset atrial fibrillation: an open-label study.",
+        methods="Patients with atrial fibrillation received drug A.",
+    ))
+    # 25425655: "after study drug discontinuation" is when the relapse happened
+    assert 23 in _counts(_stated(
+        "During treatment-free follow-up, 82.1% (23/28 patients) formerly receiving drug A relapsed after "
+        "study drug discontinuation."
+    ))
+    # 26554619: "0%" is a share even when "p < 0.001" follows
+    assert {Decimal("17.6"), Decimal(0)} <= _shares(_stated(
+        "Drug A induced a significant rise in heart rate (p < 0.001) and more often tachycardia (17.6 vs 0%, "
+        "p < 0.001)."
+    ))
