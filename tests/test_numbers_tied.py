@@ -135,3 +135,30 @@ def test_outcomes_that_mention_the_process_are_kept() -> None:
         "Drug A induced a significant rise in heart rate (p < 0.001) and more often tachycardia (17.6 vs 0%, "
         "p < 0.001)."
     ))
+
+
+def test_a_count_of_the_arms_pooled_is_no_arms_value() -> None:
+    # 18779616: 89 = 41 + 48, the two arms' denominators given in the next sentence
+    found = _stated(
+        "During the 10-year period, 24 of 89 patients were diagnosed with osteoporosis. Fourteen patients "
+        "developed spinal osteoporosis (three of 41 in the drug A group, and 11 of 48 in the placebo group)."
+    )
+    assert _counts(found) == {3, 11}
+
+
+def test_who_they_were_and_what_was_done_are_no_outcomes() -> None:
+    # 23870503: "more likely to be black" describes the women
+    assert not _shares(_either(
+        "Women with VDI were more likely to be black (17% v. 2%, P < 0.001) and less likely to tan in the "
+        "past year (49% v. 72%, P < 0.001)."
+    )) & {Decimal(17), Decimal(2)}
+    # 17471343: patients left out of an analysis
+    assert not _shares(_either(
+        "Excluding 37% of the treated patients and 29% of the placebo data from the analysis, there appeared "
+        "to be statistically significant improvement in the treated patients."
+    ))
+    # 19853700: the treatment given
+    assert Decimal(81) not in _shares(_either(
+        "Post-CABG AF was treated with a rhythm control strategy in 81% of patients and with warfarin in 23% "
+        "of patients."
+    ))

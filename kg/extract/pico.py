@@ -105,6 +105,7 @@ _SUBGROUP_BEFORE = re.compile(
 )
 _NOT_OUTCOME = re.compile(
     r"^\s*(?:underwent randomi[sz]ation|(?:were|was|had been)?\s*(?:included|enrolled|randomi[sz]ed|recruited|assigned|allocated|"
+    r"assessable|evaluable|accrued|registered|entered|available|"
     r"analy[sz]ed|screened|eligible|identified|evaluated|studied|examined|reviewed|followed|"
     r"aged|years?|months?|weeks?|days?|mg|kg|ml|g))\b",
     re.I,
@@ -524,7 +525,10 @@ def outcomes(
     ]
     _denominators(found, sample=sample, single_arm=single_arm)
     if _comparative(article, sentences, arms):
-        found = [f for f in found if _tied(f, arms, sample)]
+        # "24 of 89 patients …" where 89 = 41 + 48, the arms' denominators: a pooled count
+        dens = sorted({f.denominator for f in found if f.denominator and f.basis == "stated"})
+        pooled = {a + b for i, a in enumerate(dens) for b in dens[i + 1 :]}
+        found = [f for f in found if _tied(f, arms, sample) and not (f.count is not None and not f.paired and f.denominator in pooled)]
     out = []
     for f in found:
         stats = f.stats
@@ -681,7 +685,9 @@ def _stat_outcomes(
     for finding in findings:
         if any(finding.start < e and finding.end > b for b, e in taken):
             continue
-        if _AGE.search(finding.label) or _BASELINE.search(finding.label):
+        digit = re.search(r"\d", s.quote[finding.start : finding.end])
+        lead_in = s.quote[finding.start : finding.start + (digit.start() if digit else 0)]
+        if _AGE.search(finding.label) or _BASELINE.search(finding.label) or _WHO_THEY_WERE.search(lead_in):
             continue  # "mean age 54 ± 11", "more likely to be childless": who they were
         values = dict(finding.values)
         if "time_unit" in values and "median" in values:
@@ -751,9 +757,16 @@ _MEASURED = re.compile(
 _PROCESS_KINDS = (
     re.compile(r"\b(?:non-?)?(?:adherence|compliance)\b", re.I),
     re.compile(r"\b(?:retention|attrition) rates?\b|\battrition\b", re.I),
+    # answering a questionnaire is taking part, not a response to treatment
+    re.compile(
+        r"\b(?:questionnaires?|surveys?)\b[^.;]{0,40}\b(?:response rate|returned|completed|answered)|"
+        r"\b(?:response|return|completion) rates?\b[^.;]{0,20}\b(?:questionnaires?|surveys?)\b",
+        re.I,
+    ),
+    re.compile(r"\b(?:crossed over|cross-?over to|switched to)\b", re.I),
     re.compile(
         r"\b(?:withdr[ae]w|withdrawn|withdrawals?|dropp?(?:ed)? out|drop-?outs?|discontinu\w*|lost to follow|"
-        r"excluded|complet(?:ed|ing|ion of) (?:the |all |their )?(?:study|trial|treatment|therapy|protocol|"
+        r"exclu(?:ded|ding|sion)|complet(?:ed|ing|ion of) (?:the |all |their )?(?:study|trial|treatment|therapy|protocol|"
         r"intervention|course|programme|program|questionnaires?|follow-?up))",
         re.I,
     ),
@@ -775,7 +788,7 @@ def _process_rate(f: _Found, s: Sentence, about: str) -> bool:
     """A rate of how the trial ran (adherence, completion, withdrawal, discontinuation, loss to
     follow-up) is no outcome, unless a harm or another event is the reason given, or the title
     or objective names it as what the trial measured."""
-    words = f.text if f.rule != "rule:count-clause" else f.span.quote
+    words = f.span.quote
     rel = f.span.start - s.start
     for kind in _PROCESS_KINDS:
         hits = [h for h in kind.finditer(words) if not _AS_TIME.search(words[: h.start()])]
@@ -828,6 +841,14 @@ def _clause(text: str, start: int, end: int) -> str:
 _BASELINE = re.compile(
     r"\bbaseline\b|\b(?:more|less) likely to be\b|\bcharacteristics\b|\bwere (?:older|younger)\b", re.I
 )
+# the words up to the values say who the patients were ("Women with VDI were more likely to be
+# black (17% v. 2%)"), not what happened to them
+_WHO_THEY_WERE = re.compile(
+    r"\bbaseline\b|\bcharacteristics\b|\bwere (?:older|younger)\b|\blikely to be (?:black|white|hispanic|"
+    r"asian|married|single|divorced|older|younger|obese|overweight|smokers?|employed|unemployed|educated|"
+    r"childless|premenopausal|postmenopausal|insured|uninsured)\b",
+    re.I,
+)
 _BOUND = re.compile(
     r"(?:more than|less than|fewer than|over|under|above|below|approximately|about|around|nearly|"
     r"almost|up to|at least|at most|roughly|>|<|≥|≤|>=|<=|~)\s*$",
@@ -850,7 +871,7 @@ _CHANGE_BEFORE = re.compile(
 )
 _CHANGE_AFTER = re.compile(
     r"\s*%?\s*(?:relative|absolute|reduction|increase|decrease|improvement|higher|lower|greater|fewer|"
-    r"difference|(?:percentage )?points?(?! prevalence))\b",
+    r"difference|benefit|gain|advantage|power|CI|confidence|(?:percentage )?points?(?! prevalence))\b",
     re.I,
 )
 _NOT_PROPORTION = re.compile(
@@ -861,7 +882,8 @@ _NOT_PROPORTION = re.compile(
 # how the trial ran and what was given, not what happened to the patients
 _PROCESS = re.compile(
     r"\b(?:recruit|consent|complet|follow-?up|accrual|retention|attrition|participat|"
-    r"regimen|boost|followed by|received|underwent|accounted|represented|those|"
+    r"regimen|boost|followed by|received|underwent|accounted|represented|those|(?:was|were) (?:treated|managed) "
+    r"(?:with|by)|"
     r"(?:chemo|radio|hormono|endocrine )therapy (?:was|were)\b)",
     re.I,
 )
