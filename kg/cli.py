@@ -102,7 +102,13 @@ def main(verbose: int, quiet: bool, debug: bool) -> None:
 
 
 @main.command(epilog=EXIT_CODES)
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "inputs",
+    nargs=-1,
+    required=True,
+    # readable=False: an unreadable file is bad input (one line, exit code 3), not a usage error
+    type=click.Path(path_type=Path, allow_dash=True, readable=False),
+)
 @store_option
 @base_iri_option
 @click.option("-r", "--recursive", is_flag=True, help="Read the files under directories given.")
@@ -355,6 +361,11 @@ def _progress(unit: str) -> _Progress:
 @click.option("--list", "list_names", is_flag=True, help="List the named questions and exit.")
 @click.option("--prefixes", is_flag=True, help="Show the prefixes every query has and exit.")
 @click.option("--show", is_flag=True, help="Print the query as it would run, and exit.")
+@click.option(
+    "--allow-service",
+    is_flag=True,
+    help="Let SERVICE clauses fetch from the servers they name (refused otherwise, exit 3).",
+)
 @handle_errors
 def query(
     query: str | None,
@@ -366,6 +377,7 @@ def query(
     list_names: bool,
     prefixes: bool,
     show: bool,
+    allow_service: bool,
 ) -> None:
     """Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE) over the store.
 
@@ -379,6 +391,9 @@ def query(
     without the descriptors under it), text, a number, an IRI. Input is never pasted into the
     query: validated PMIDs, MeSH UIs and numbers become RDF terms that fill the query's
     "VALUES ?NAME { UNDEF }" line; free text is bound by substitution.
+
+    kg sends no request on a query's behalf: a SERVICE clause is refused unless
+    --allow-service is given. Brackets may nest 256 levels deep.
     """
     from kg.queries import named_queries, named_query, parse_header
     from kg.query import default_format, prefixes_text, prepare, run_query, write_result
@@ -404,7 +419,7 @@ def query(
 
     settings = Settings.from_env(store=store_path)
     store = KgStore(settings.store, create=False, read_only=True)
-    result = run_query(store, prepared)
+    result = run_query(store, prepared, allow_service=allow_service)
     terminal = sys.stdout.isatty()
     chosen = fmt or default_format(result, terminal=terminal)
     width = shutil.get_terminal_size().columns if terminal else None

@@ -15,6 +15,7 @@ and substitution binds one term, where the MeSH tree of a descriptor is a set.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import textwrap
@@ -274,12 +275,208 @@ def values_block(name: str, terms: Iterable[Term]) -> str:
     return f"VALUES ?{name} {{ {' '.join(written)} }}"
 
 
+# --- what a query may not do --------------------------------------------------------------
+
+#: The deepest nesting of ``{``, ``(``, ``[`` and ``<<`` a query may have. pyoxigraph's parser
+#: recurses on each level and a few thousand overflow the stack (the process dies, exit 139).
+MAX_QUERY_DEPTH = 256
+
+
+class QueryRefused(KgError):
+    """A query kg will not run: a ``SERVICE`` clause (a request to another server on the
+    query's behalf) without the caller's consent, or nesting deeper than
+    :data:`MAX_QUERY_DEPTH`."""
+
+
+_LEX = re.compile(
+    r"""
+      (?P<ws>[ \t\r\n]+)
+    | (?P<comment>\#[^\r\n]*)
+    | (?P<string>'''(?:'{0,2}(?:[^'\\]|\\[\s\S]))*'''
+               | \"\"\"(?:"{0,2}(?:[^"\\]|\\[\s\S]))*\"\"\"
+               | '(?:[^'\\\r\n]|\\[\s\S])*'
+               | "(?:[^"\\\r\n]|\\[\s\S])*")
+    | (?P<var>[?$][\w\u00b7\u0300-\u036f\u203f\u2040]+)
+    | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+    | (?P<word>[\w:](?:[\w.\-:\u00b7\u0300-\u036f\u203f\u2040%]
+                      |\\[_~.\-!$&'()*+,;=/?\#@%])*)
+    | (?P<triple_open><<)
+    | (?P<triple_close>>>)
+    | (?P<other>[\s\S])
+    """,
+    re.X,
+)
+_IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+#: Tokens after which ``<`` inside an expression is "less than", not the start of an IRI.
+_OPERAND_END = frozenset({"?", "0", '"', "@", "<>", "p:", ")", "true", "false"})
+#: The token a kind of lexeme leaves behind (a bare word leaves itself, lower-cased).
+_TOKEN = {
+    "var": "?",
+    "number": "0",
+    "string": '"',
+    "lang": "@",
+    "triple_open": "<<",
+    "triple_close": ">>",
+}
+#: Words after which an IRI and ``(`` make a function call (``FILTER ex:f(…)``).
+_BEFORE_CALL = frozenset({"filter", "by", "asc", "desc", "having"})
+
+
+@dataclass(frozen=True, slots=True)
+class QueryShape:
+    """What :func:`query_shape` found: how deep the query nests, and where it names SERVICE."""
+
+    depth: int
+    service_at: int | None  # the character offset of a SERVICE keyword, or None
+
+
+def query_shape(text: str, *, stop_at: int = MAX_QUERY_DEPTH) -> QueryShape:
+    """Scan ``text`` as SPARQL's tokenizer would: brackets and the ``SERVICE`` keyword count
+    only outside strings, comments and IRIs. The scan stops once the depth passes ``stop_at``.
+
+    ``<`` is ambiguous in SPARQL (an IRI, or "less than"); it is read as an operator only
+    where an expression may compare (inside the parentheses of an expression, after an
+    operand), as a parser would. A bare word that holds ``SERVICE``
+    (Oxigraph reads ``trueSERVICE`` as ``true`` then the keyword) counts as the keyword; a
+    prefixed name counts when its prefix holds it.
+
+    >>> query_shape('SELECT * { ?s ?p "SERVICE { {" # SERVICE\\n }')
+    QueryShape(depth=1, service_at=None)
+    >>> query_shape("SELECT * { ?s ?p ?o FILTER(?o<1)SERVICE#>\\n<http://x/>{} }").service_at
+    32
+    """
+    stack: list[str] = []  # "{", "[", "(expr", "(list", "<<"
+    depth = 0
+    service_at: int | None = None
+    prev, word = "", ""  # the last token (see _TOKEN; a bare word: itself), the one before
+    pos, end = 0, len(text)
+    while pos < end and depth <= stop_at:
+        if text[pos] == "<" and not text.startswith("<<", pos):
+            comparing = bool(stack) and stack[-1] == "(expr" and prev in _OPERAND_END
+            m = None if comparing else _IRIREF.match(text, pos)
+            word, prev = prev, "<>" if m else "<"
+            pos = m.end() if m else pos + 1
+            continue
+        m = _LEX.match(text, pos)
+        assert m is not None  # ``other`` matches any character
+        kind, value, start, pos = m.lastgroup or "other", m.group(), m.start(), m.end()
+        if kind in ("ws", "comment"):
+            continue
+        token = value if kind == "other" else _TOKEN.get(kind, kind)
+        if kind == "word":
+            if ":" in value:
+                stripped = value.rstrip(".")  # a prefixed name does not end with "."
+                pos -= len(value) - len(stripped)
+                head, token = stripped.split(":", 1)[0].lower(), "p:"
+                named = "service" in head
+            else:
+                token = value.lower()
+                named = "service" in token
+            if named and service_at is None:
+                service_at = start
+        elif kind == "triple_open":
+            stack.append("<<")
+        elif kind == "triple_close":
+            if stack and stack[-1] == "<<":
+                stack.pop()
+        elif value in "{[":
+            stack.append(value)
+        elif value == "(":
+            expression = (
+                not stack  # SELECT (… AS ?x), ORDER BY (…), GROUP BY (…)
+                or stack[-1] == "(expr"
+                or (prev not in _OPERAND_END and prev.isidentifier() and prev != "a")
+                or (prev in ("p:", "<>") and word in _BEFORE_CALL)
+            )
+            stack.append("(expr" if expression else "(list")  # else a collection, a VALUES row
+        elif value in "})]" and stack:
+            stack.pop()
+        depth = max(depth, len(stack))
+        word, prev = prev, token
+    return QueryShape(depth, service_at)
+
+
+def _mentions_service(text: str) -> bool:
+    """Whether ``service`` is in the text at all, \\u escapes read (case-insensitive)."""
+    if re.search("service", text, re.I):
+        return True
+    unescaped = re.sub(
+        r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})",
+        lambda m: chr(int(m[1] or m[2], 16)) if int(m[1] or m[2], 16) < 0x110000 else "",
+        text,
+    )
+    return unescaped != text and re.search("service", unescaped, re.I) is not None
+
+
+def _parsed_service(text: str) -> bool:
+    """Whether a second SPARQL parser (rdflib's) finds a SERVICE clause; True when it cannot
+    parse the query (so that what cannot be checked is not run)."""
+    try:
+        from pyparsing import ParseResults
+        from rdflib.plugins.sparql.parser import parseQuery
+        from rdflib.plugins.sparql.parserutils import CompValue
+
+        todo: list[object] = [parseQuery(text)]
+    except Exception:  # any failure to parse means "not verified"
+        return True
+    while todo:
+        node = todo.pop()
+        if isinstance(node, CompValue):
+            if node.name == "ServiceGraphPattern":
+                return True
+            todo.extend(node.values())
+        elif isinstance(node, ParseResults | list | tuple):
+            todo.extend(node)
+    return False
+
+
+def check_query(text: str, *, allow_service: bool = False, source: str = "query") -> None:
+    """Refuse a query nested deeper than :data:`MAX_QUERY_DEPTH`, and one with a SERVICE
+    clause unless ``allow_service``: raise :class:`QueryRefused` with a one-line message.
+
+    Read before the query reaches pyoxigraph, which would send an HTTP request to whatever a
+    SERVICE clause names (there is no option to stop it) and crashes on deep nesting. A query
+    that mentions "service" outside a SERVICE keyword is also parsed by rdflib's SPARQL
+    parser; if that cannot parse it, it is refused too.
+    """
+    shape = query_shape(text)
+    if shape.depth > MAX_QUERY_DEPTH:
+        raise QueryRefused(
+            f"the query nests brackets ({{ ( [ <<) more than {MAX_QUERY_DEPTH} levels deep, "
+            "kg's limit",
+            source=source,
+        )
+    if allow_service:
+        return
+    if shape.service_at is not None:
+        line = text.count("\n", 0, shape.service_at) + 1
+        column = shape.service_at - (text.rfind("\n", 0, shape.service_at) + 1) + 1
+        raise QueryRefused(
+            f"SERVICE (line {line}, column {column}) is refused: kg does not send requests "
+            "to other servers on a query's behalf",
+            source=source,
+        )
+    if _mentions_service(text) and _parsed_service(text):
+        raise QueryRefused(
+            "SERVICE is refused: kg does not send requests to other servers on a query's "
+            "behalf, and could not rule out a SERVICE clause in this query",
+            source=source,
+        )
+
+
 # --- running ------------------------------------------------------------------------------
 
 
-def run_query(store: KgStore, query: str | PreparedQuery) -> Result:
-    """Run SPARQL 1.1 ``query``; the default graph is the union of all named graphs."""
+def run_query(store: KgStore, query: str | PreparedQuery, *, allow_service: bool = False) -> Result:
+    """Run SPARQL 1.1 ``query``; the default graph is the union of all named graphs.
+
+    A SERVICE clause (pyoxigraph would fetch from the server it names) is refused unless
+    ``allow_service``; so is nesting deeper than :data:`MAX_QUERY_DEPTH` (see
+    :func:`check_query`).
+    """
     prepared = query if isinstance(query, PreparedQuery) else PreparedQuery(query)
+    check_query(prepared.text, allow_service=allow_service, source=prepared.source)
     substitutions: dict[Variable, NamedNode | BlankNode | Literal | Triple] = {
         Variable(k): v for k, v in prepared.bindings.items()
     }
@@ -386,6 +583,35 @@ def rows(result: Result) -> list[dict[str, Any]]:
 
 # --- writing ------------------------------------------------------------------------------
 
+#: Control characters a terminal or a page would act on: C0 (but tab, line feed, carriage
+#: return), DEL and C1.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: What XML 1.0 cannot hold, even as a character reference, as UTF-8 bytes: C0 but tab, line
+#: feed and carriage return, and U+FFFE/U+FFFF (no multi-byte sequence holds a byte < 0x80).
+_NOT_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters shown as escapes (``\\x1b``), for a terminal or
+    a page: data never moves the cursor, recolours the screen or hides what follows.
+
+    >>> printable("\\x1b[31mred\\x00\\tok")
+    '\\\\x1b[31mred\\\\x00\\tok'
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def xml_safe(body: bytes) -> bytes:
+    """An XML document (UTF-8) with the characters XML 1.0 forbids replaced by U+FFFD.
+
+    pyoxigraph's RDF/XML and SPARQL XML writers pass a literal's NUL or ESC through, and the
+    document is then not well-formed; a literal that holds one is shown with U+FFFD instead.
+
+    >>> xml_safe(b"<literal>a\\x1b[31m\\x00b</literal>").decode()
+    '<literal>a\\ufffd[31m\\ufffdb</literal>'
+    """
+    return _NOT_XML.sub("\ufffd".encode(), body)
+
 
 def default_format(result: Result, *, terminal: bool) -> str:
     """A table on a terminal, CSV when piped; Turtle for graph queries."""
@@ -415,6 +641,11 @@ def write_result(result: Result, out: IO[bytes], *, fmt: str, width: int | None 
             value.serialize(out, RESULT_FORMATS[fmt])
         else:
             out.write(b"true\n" if bool(value) else b"false\n")
+        return
+    if fmt == "xml":
+        buffer = io.BytesIO()
+        value.serialize(buffer, RESULT_FORMATS[fmt])
+        out.write(xml_safe(buffer.getvalue()))
         return
     if fmt in RESULT_FORMATS:
         value.serialize(out, RESULT_FORMATS[fmt])
@@ -472,7 +703,8 @@ def _cell(term: object) -> str:
                 return f"{prefix}:{term.value[len(iri) :]}"
         return term.value
     if isinstance(term, Literal):
-        return " ".join(term.value.split())  # a table row is one line: newlines become spaces
+        # a table row is one line (newlines become spaces) and writes no control character
+        return " ".join(printable(term.value).split())
     if isinstance(term, BlankNode):
         return f"_:{term.value}"
     return str(term)

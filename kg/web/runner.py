@@ -14,6 +14,7 @@ from pyoxigraph import (
     Literal,
     NamedNode,
     QueryBoolean,
+    QueryResultsFormat,
     QuerySolutions,
     QueryTriples,
     RdfFormat,
@@ -23,6 +24,7 @@ from pyoxigraph import (
     serialize,
 )
 
+from kg.query import QueryRefused, check_query, xml_safe
 from kg.rdf.namespaces import PREFIXES
 from kg.web.negotiation import HTML, RDF_OFFERS, RESULTS_OFFERS, choose
 
@@ -107,7 +109,16 @@ def too_large(limit: int) -> Answer:
 
 
 def execute(store: Store, task: Task, *, base_iri: str | None, max_bytes: int) -> Answer:
-    """Run ``task`` on ``store``; every failure becomes an :class:`Answer` with a message."""
+    """Run ``task`` on ``store``; every failure becomes an :class:`Answer` with a message.
+
+    The endpoint sends no request on a query's behalf: a query with a SERVICE clause gets 400
+    before pyoxigraph (which would fetch from the server it names) sees it; so does one nested
+    too deep for pyoxigraph's parser.
+    """
+    try:
+        check_query(task.query)
+    except QueryRefused as exc:
+        return Answer.error(400, exc.message)
     try:
         result = store.query(
             task.query,
@@ -161,13 +172,16 @@ def execute(store: Store, task: Task, *, base_iri: str | None, max_bytes: int) -
                 fmt = RDF_OFFERS[chosen]
                 prefixes = dict(PREFIXES) if fmt == RdfFormat.TURTLE else None
                 serialize(result, cast(IO[bytes], out), fmt, prefixes=prefixes)
+                xml = fmt == RdfFormat.RDF_XML
             else:
                 result.serialize(cast(IO[bytes], out), RESULTS_OFFERS[chosen])
+                xml = RESULTS_OFFERS[chosen] == QueryResultsFormat.XML
         except Exception:
             if out.exceeded:
                 return too_large(max_bytes)
             raise
-        return Answer(media_type=chosen, body=out.getvalue(), kind=kind)
+        body = xml_safe(out.getvalue()) if xml else out.getvalue()
+        return Answer(media_type=chosen, body=body, kind=kind)
     except Exception as exc:  # the worker answers, whatever happened
         return Answer.error(500, f"the query failed: {exc}")
 
