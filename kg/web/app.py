@@ -15,9 +15,11 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+import markupsafe
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -26,22 +28,32 @@ from starlette.templating import Jinja2Templates
 
 from kg import __version__
 from kg.errors import KgError
+from kg.query import printable
 from kg.rdf.iris import Iris
 from kg.store import KgStore
 from kg.web import ld
 from kg.web.pages import MESH_BROWSER, Site
 from kg.web.pool import QueryPool
-from kg.web.responses import Context, HttpError, error_response
+from kg.web.responses import Context, HttpError, SecurityHeaders, error_response
 from kg.web.settings import ServeSettings
 from kg.web.sparql import sparql
 
 log = logging.getLogger(__name__)
 
 
+def _printable(value: Any) -> Any:
+    """Every value a template writes: control characters from the data shown as escapes
+    (``\\x1b``); markup that a macro made was already written this way."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return printable(value)
+    return value
+
+
 def _templates(site: Site) -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("kg.web", "templates"),
         autoescape=True,  # every page: values are escaped unless a template says otherwise
+        finalize=_printable,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -108,6 +120,11 @@ def create_app(settings: ServeSettings) -> Starlette:
         KgError: _kg_error,
         Exception: _server_error,
     }
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers=handlers,
+        middleware=[Middleware(SecurityHeaders)],
+    )
     app.state.kg = Context(settings=settings, site=site, pool=pool, templates=_templates(site))
     return app

@@ -74,6 +74,17 @@ def curie(iri: str) -> str:
     return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else iri
 
 
+def web_href(iri: str) -> str:
+    """``iri`` as a link's target when it is a web address (http, https), else ``""``: an IRI
+    from the data such as ``javascript:…`` or ``data:…`` is shown as text, never as a link.
+
+    >>> web_href("https://pubmed.ncbi.nlm.nih.gov/23906502/"), web_href("javascript:alert(1)")
+    ('https://pubmed.ncbi.nlm.nih.gov/23906502/', '')
+    """
+    scheme, sep, _ = iri.partition(":")
+    return iri if sep and scheme.lower() in ("http", "https") else ""
+
+
 def mesh_ui(iri: str) -> str | None:
     """The UI of a MeSH IRI (``…/mesh/D003882`` → ``D003882``), else None."""
     ui = iri.removeprefix(MESH_NS)
@@ -219,7 +230,7 @@ class Site:
             ui = mesh_ui(iri)
             if ui is not None:
                 return Link(label or f"mesh:{ui}", f"/mesh/{ui}", local=True)
-            return Link(label or curie(iri), iri)
+            return Link(label or curie(iri), web_href(iri))
         if isinstance(term, Literal):
             dt = term.datatype.value
             suffix = "" if dt == XSD.string.value or term.language else f" ({curie(dt)})"
@@ -524,7 +535,6 @@ def service_description(*, endpoint: str, void: str) -> list[Triple]:
             "resultFormat",
             "feature",
             "UnionDefaultGraph",
-            "BasicFederatedQuery",
         )
     }
     formats = (
@@ -619,7 +629,7 @@ def article_rows(site: Site, answer: Answer) -> list[dict[str, Any]]:
             a.value,
             {
                 "pmid": text(pmid),
-                "href": site.local(a.value) or a.value,
+                "href": site.local(a.value) or web_href(a.value),
                 "title": text(cell(row, "title")) or f"PMID {text(pmid)}",
                 "year": text(cell(row, "year")),
                 "how": [],

@@ -11,15 +11,52 @@ from http import HTTPStatus
 from typing import Any
 
 from pyoxigraph import RdfFormat, Triple, serialize
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kg.query import xml_safe
 from kg.rdf.namespaces import PREFIXES
 from kg.web.negotiation import HTML, JSON, RDF_OFFERS, TEXT, choose, with_charset
 from kg.web.pages import Site
 from kg.web.pool import QueryPool
 from kg.web.settings import ServeSettings
+
+#: Sent with every response. The pages run no script and load only this server's stylesheet;
+#: no other site may frame them (clickjacking); nothing is sniffed into another media type; a
+#: query in the address is not sent on to the sites a result links to.
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class SecurityHeaders:
+    """ASGI middleware: :data:`SECURITY_HEADERS` on every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_secured)
 
 
 class HttpError(Exception):
@@ -71,8 +108,8 @@ def rdf_body(triples: Iterable[Triple], media_type: str) -> bytes:
     """Triples in the RDF format of ``media_type`` (one of :data:`RDF_OFFERS`)."""
     fmt = RDF_OFFERS[media_type]
     prefixes = dict(PREFIXES) if fmt == RdfFormat.TURTLE else None
-    body = serialize(list(triples), format=fmt, prefixes=prefixes)
-    return body or b""
+    body = serialize(list(triples), format=fmt, prefixes=prefixes) or b""
+    return xml_safe(body) if fmt == RdfFormat.RDF_XML else body
 
 
 def rdf_response(triples: Iterable[Triple], media_type: str, *, vary: bool = True) -> Response:
@@ -97,8 +134,11 @@ ERROR_OFFERS = (
 def error_response(
     request: Request, status: int, message: str, *, headers: dict[str, str] | None = None
 ) -> Response:
-    """``status`` with ``message``, in the format the request's Accept header prefers."""
-    headers = {"Vary": "Accept", **(headers or {})}
+    """``status`` with ``message``, in the format the request's Accept header prefers.
+
+    With :data:`SECURITY_HEADERS`: a 500 is answered outside the app's middleware.
+    """
+    headers = {"Vary": "Accept", **SECURITY_HEADERS, **(headers or {})}
     accept = request.headers.get("accept")
     chosen = choose(accept, ERROR_OFFERS) if status != 406 else choose(accept, (HTML, JSON))
     reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
