@@ -13,6 +13,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -54,14 +55,14 @@ SERVICE_QUERIES = [
 #: Queries that only mention the word: they run.
 NOT_SERVICE = [
     "SELECT * { ?s ?p ?o FILTER(CONTAINS(STR(?o), 'service')) } # SERVICE <http://x/> {}",
-    'SELECT ?service { ?service <http://www.w3.org/ns/sparql-service-description#x> ?o }',
+    "SELECT ?service { ?service <http://www.w3.org/ns/sparql-service-description#x> ?o }",
     'SELECT * { ?s ?p """a long\nSERVICE <http://x/> { }""" }',
     "SELECT * { ?s kg:service ?o . FILTER(?o < 3 && ?o > 1) }",
 ]
 
 
 class _Listener(http.server.BaseHTTPRequestHandler):
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
     def _answer(self) -> None:
         type(self).seen.append(f"{self.command} {self.path}")
@@ -83,7 +84,7 @@ class _Listener(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def listener() -> Iterator[tuple[str, list[str]]]:
     """A real HTTP server on 127.0.0.1: its URL, and the requests it received."""
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
     handler = type("Handler", (_Listener,), {"seen": seen})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -178,7 +179,9 @@ def test_kg_query_refuses_service_and_sends_nothing(
 ) -> None:
     url, seen = listener
     for query in SERVICE_QUERIES:
-        result = kg("query", "--store", str(store_dir), "--format", "csv", query.replace("{url}", url))
+        result = kg(
+            "query", "--store", str(store_dir), "--format", "csv", query.replace("{url}", url)
+        )
         assert result.returncode == 3, (query, result.stderr)
         assert "SERVICE" in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -210,7 +213,9 @@ def test_kg_query_table_shows_control_characters_escaped(store_dir: Path) -> Non
         "SELECT ?label ?made WHERE { ?s rdfs:label ?label FILTER(CONTAINS(?label, 'ALERT')) "
         'BIND("\\u001B[31mX\\u0000" AS ?made) }'
     )
-    result = CliRunner().invoke(main, ["query", "--store", str(store_dir), "--format", "table", query])
+    result = CliRunner().invoke(
+        main, ["query", "--store", str(store_dir), "--format", "table", query]
+    )
     assert result.exit_code == 0, result.output
     assert "\\x1b[31mALERT\\x1b[0m" in result.output and "\\x1b[31mX\\x00" in result.output
     assert not any(c in result.output for c in "\x1b\x00\x07\x9b")
