@@ -14,6 +14,7 @@ from pyoxigraph import Literal, NamedNode, QuerySolutions, Variable
 
 from kg.errors import KgError
 from kg.models import DESIGN_TERMS
+from kg.query import printable
 from kg.rdf.evidence import DIRECTIONS
 from kg.rdf.iris import Iris
 from kg.rdf.namespaces import PREFIXES
@@ -285,4 +286,4 @@ def evidence_table(data: dict[str, Any]) -> str:
             lines.append(f"{name:<12}: {words}")
     lines.append(f"similar     : {' '.join(data['similar_articles']) or '-'}")
     lines.append(f"cited by    : {' '.join(data['cited_by']) or '-'}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # no raw ESC from the data

@@ -240,3 +240,23 @@ def test_printable_and_xml_safe() -> None:
     body = "<a>\x00\x08\x0b\x0c\x1f\ufffe\uffff\t\n\r\x85é</a>".encode()
     assert xml_safe(body).decode() == "<a>" + "\ufffd" * 7 + "\t\n\r\x85é</a>"
     ET.fromstring(xml_safe(body))
+
+
+def test_evidence_table_shows_control_characters_escaped() -> None:
+    from kg.report import evidence_table
+
+    data = {
+        "pmid": "1",
+        "doi": None,
+        "title": CONTROL,
+        "design": [],
+        "population": {"sample_size": None, "conditions": []},
+        "interventions": [],
+        "outcomes": [],
+        "conclusion": "\x1b]0;title\x07",
+        "similar_articles": [],
+        "cited_by": [],
+    }
+    text = evidence_table(data)
+    assert printable(CONTROL) in text and "\\x1b]0;title\\x07" in text
+    assert not any(c in text for c in "\x1b\x00\x07\x9b")
