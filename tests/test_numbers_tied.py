@@ -127,8 +127,10 @@ def test_outcomes_that_mention_the_process_are_kept() -> None:
     ))
     # 25425655: "after study drug discontinuation" is when the relapse happened
     assert 23 in _counts(_stated(
-        "During treatment-free follow-up, 82.1% (23/28 patients) formerly receiving drug A relapsed after "
-        "study drug discontinuation."
+        "During treatment-free follow-up, 82.1% (23/28 patients) formerly receiving budesonide relapsed after "
+        "study drug discontinuation.",
+        title="Budesonide versus placebo: a randomized trial.",
+        methods="Sixty patients were randomly assigned to budesonide or placebo.",
     ))
     # 26554619: "0%" is a share even when "p < 0.001" follows
     assert {Decimal("17.6"), Decimal(0)} <= _shares(_stated(
@@ -161,4 +163,16 @@ def test_who_they_were_and_what_was_done_are_no_outcomes() -> None:
     assert Decimal(81) not in _shares(_either(
         "Post-CABG AF was treated with a rhythm control strategy in 81% of patients and with warfarin in 23% "
         "of patients."
+    ))
+
+
+def test_a_count_of_everyone_is_no_arms_value() -> None:
+    # 25589191: "213 (62%) of 345 patients had died" in a two-arm trial of 345: the pooled deaths
+    results = "Median follow-up was 41 months (IQR 35-44); 213 (62%) of 345 patients had died."
+    assert 213 not in _counts(_stated(
+        results, methods="345 patients were randomly assigned to drug A or placebo."
+    ))
+    # … also when the 345 were only said to be analysed, not randomized
+    assert 213 not in _counts(_stated(
+        results, methods="Patients were randomly assigned to drug A or placebo; 345 patients were analysed."
     ))

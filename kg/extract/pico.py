@@ -528,7 +528,16 @@ def outcomes(
         # "24 of 89 patients …" where 89 = 41 + 48, the arms' denominators: a pooled count
         dens = sorted({f.denominator for f in found if f.denominator and f.basis == "stated"})
         pooled = {a + b for i, a in enumerate(dens) for b in dens[i + 1 :]}
-        found = [f for f in found if _tied(f, arms, sample) and not (f.count is not None and not f.paired and f.denominator in pooled)]
+        # "10 (8%) of the 120 patients …" where 120 were enrolled or analysed, or more than any arm
+        # of the study can hold: no arm's count
+        everyone = _populations(sentences)
+        found = [
+            f for f in found
+            if _tied(f, arms, sample)
+            and not (f.count is not None and not f.paired and f.denominator in pooled)
+            and not (f.count is not None and not f.paired and f.arm is None and _arm(f.span.quote, arms) is None
+                     and (f.denominator in everyone or (sample and (f.denominator or 0) > 0.7 * sample)))
+        ]
     out = []
     for f in found:
         stats = f.stats
@@ -559,6 +568,21 @@ def outcomes(
             )
         )
     return tuple(out)
+
+
+def _populations(sentences: list[Sentence]) -> set[int]:
+    """Every number of people the abstract says were enrolled, randomized, included or analysed."""
+    out = set()
+    for s in sentences:
+        for m in _MENTION.finditer(s.quote):
+            if not m.group("noun") or m.group("den") or m.group("of"):
+                continue
+            after = s.quote[m.end() : m.end() + 40]
+            if _NOT_OUTCOME.match(after) or _POPULATION.search(_clause(s.quote, m.start(), m.end())):
+                n = num.to_int(m.group("count"))
+                if n is not None:
+                    out.add(n)
+    return out
 
 
 def _sentence_outcomes(s: Sentence, index: int, arms: tuple[Intervention, ...]) -> list[_Found]:
