@@ -396,7 +396,14 @@ def query(
     --allow-service is given. Brackets may nest 256 levels deep.
     """
     from kg.queries import named_queries, named_query, parse_header
-    from kg.query import default_format, prefixes_text, prepare, run_query, write_result
+    from kg.query import (
+        default_format,
+        on_query_stack,
+        prefixes_text,
+        prepare,
+        run_query,
+        write_result,
+    )
 
     if list_names or prefixes:
         click.echo(prefixes_text() if prefixes else _list_questions(named_queries()), nl=False)
@@ -419,11 +426,15 @@ def query(
 
     settings = Settings.from_env(store=store_path)
     store = KgStore(settings.store, create=False, read_only=True)
-    result = run_query(store, prepared, allow_service=allow_service)
     terminal = sys.stdout.isatty()
-    chosen = fmt or default_format(result, terminal=terminal)
     width = shutil.get_terminal_size().columns if terminal else None
-    write_result(result, sys.stdout.buffer, fmt=chosen, width=width)
+
+    def answer() -> None:  # pyoxigraph parses and evaluates here: on a deep stack
+        result = run_query(store, prepared, allow_service=allow_service)
+        chosen = fmt or default_format(result, terminal=terminal)
+        write_result(result, sys.stdout.buffer, fmt=chosen, width=width)
+
+    on_query_stack(answer)
     sys.stdout.buffer.flush()
 
 

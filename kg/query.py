@@ -19,11 +19,12 @@ import io
 import logging
 import re
 import textwrap
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any
+from typing import IO, Any, TypeVar, cast
 
 from pyoxigraph import (
     BlankNode,
@@ -47,6 +48,7 @@ from kg.rdf.namespaces import PREFIXES, XSD
 from kg.store import KgStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RESULT_FORMATS = {
     "csv": QueryResultsFormat.CSV,
@@ -395,6 +397,43 @@ def query_shape(text: str, *, stop_at: int = MAX_QUERY_DEPTH) -> QueryShape:
         depth = max(depth, len(stack))
         word, prev = prev, token
     return QueryShape(depth, service_at)
+
+
+#: The stack a query runs on (see :func:`on_query_stack`). pyoxigraph recurses not only on
+#: nesting but along chains — ``1+1+…``, ``<p>/<p>/…``, ``{…} UNION {…} …`` — and a thread's
+#: usual 8 MiB ends at about 6,000 links (the process dies); 256 MiB holds every chain that
+#: fits in ``kg serve``'s query size limit. It is reserved address space, not memory used.
+QUERY_STACK_BYTES = 256 * 1024 * 1024
+
+
+def on_query_stack(run: Callable[[], T]) -> T:
+    """``run()`` on a thread with a :data:`QUERY_STACK_BYTES` stack (its exception re-raised),
+    so that a long chain in a query is slow rather than fatal. Run there what makes pyoxigraph
+    parse or evaluate: the query call and the reading of its results."""
+    outcome: list[Any] = []
+
+    def body() -> None:
+        try:
+            outcome.append((True, run()))
+        except BaseException as exc:  # handed to the caller's thread
+            outcome.append((False, exc))
+
+    try:
+        previous = threading.stack_size(QUERY_STACK_BYTES)
+    except (ValueError, RuntimeError):  # a platform without a settable stack size
+        return run()
+    try:
+        thread = threading.Thread(target=body, name="kg-query", daemon=True)
+        thread.start()
+    except RuntimeError:  # the address space cannot hold the stack: run here
+        return run()
+    finally:
+        threading.stack_size(previous)
+    thread.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return cast(T, value)
 
 
 def _mentions_service(text: str) -> bool:

@@ -260,3 +260,12 @@ def test_evidence_table_shows_control_characters_escaped() -> None:
     text = evidence_table(data)
     assert printable(CONTROL) in text and "\\x1b]0;title\\x07" in text
     assert not any(c in text for c in "\x1b\x00\x07\x9b")
+
+
+def test_kg_query_long_chain_runs_instead_of_crashing(store_dir: Path, tmp_path: Path) -> None:
+    """pyoxigraph recurses along "a || b || …": 12,000 links overflowed the usual stack."""
+    chain = tmp_path / "chain.rq"
+    chain.write_text("ASK { FILTER(" + " || ".join(["false"] * 15000) + ") }")
+    result = kg("query", "--store", str(store_dir), "--format", "json", "-f", str(chain))
+    assert result.returncode == 0, result.stderr
+    assert '"boolean":false' in result.stdout.replace(" ", "")

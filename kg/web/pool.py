@@ -25,6 +25,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from kg.errors import StoreError
+from kg.query import on_query_stack
 from kg.web.runner import Answer, Task, execute
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,13 @@ _READY = "ready"
 
 
 def _worker_main(conn: Connection, store_path: str, base_iri: str | None, max_bytes: int) -> None:
-    """Body of a worker process: open the store, then answer tasks until told to stop."""
+    """Body of a worker process, on a deep stack (a long chain in a query is then slow, and
+    stopped by the time limit, rather than fatal to the worker)."""
+    on_query_stack(lambda: _answer_tasks(conn, store_path, base_iri, max_bytes))
+
+
+def _answer_tasks(conn: Connection, store_path: str, base_iri: str | None, max_bytes: int) -> None:
+    """Open the store, then answer tasks until told to stop."""
     from pyoxigraph import Store
 
     try:
