@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
+# Line breaks and other control characters (C0, DEL, C1, the Unicode line/paragraph separators).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` fit for a one-line message: control characters and line breaks from the input
+    shown escaped (``\\n``), never written raw to the terminal.
+
+    >>> one_line("CData section not finished\\nabc\\x1b[31m")
+    'CData section not finished\\\\nabc\\\\x1b[31m'
+    """
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
 
 class KgError(Exception):
     """Base of every error kg raises on purpose. ``exit_code`` is what the CLI returns."""
@@ -16,7 +31,7 @@ class KgError(Exception):
 
     def __str__(self) -> str:
         where = ": ".join(p for p in (self.source, self.record) if p)
-        return f"{where}: {self.message}" if where else self.message
+        return one_line(f"{where}: {self.message}" if where else self.message)
 
 
 class InputError(KgError):

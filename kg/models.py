@@ -202,13 +202,16 @@ class Problem:
     """A record (or the rest of a file) that could not be read, and why.
 
     Parsers yield these instead of raising, so the rest of the input still goes through.
-    ``where`` names the record (PMID) or position (line/column) in ``source``.
+    ``where`` names the record (PMID) or position (line/column) in ``source``. ``kept`` marks
+    a warning: something of the record was left out (a DOI that is not one), the record itself
+    went through.
     """
 
     source: str
     message: str
     where: str | None = None
     fatal: bool = False  # True when nothing more of this file could be read
+    kept: bool = False  # True when the record still went through
 
     def __str__(self) -> str:
         loc = f"{self.source}: {self.where}" if self.where else self.source

@@ -7,6 +7,10 @@ by blank lines; CRLF endings and a UTF-8 byte order mark are accepted. A record 
 read becomes a :class:`Problem` and the next one is read; input that is not MEDLINE text at all
 (no ``PMID`` field in its first record) gives one fatal :class:`Problem`.
 
+A record cut short is never read as complete: NLM ends every record with its ``SO`` (source)
+field, so a record without one is reported and skipped, and so is a last record that the file
+ends inside of (its last line without a line ending, and not a whole ``SO`` line).
+
 MEDLINE text carries names only: MeSH, qualifier and publication type UIs stay ``None``.
 """
 
@@ -38,6 +42,8 @@ from kg.models import (
 _BOM = b"\xef\xbb\xbf"
 # A tag line: the tag left-justified in four columns, "-" in the fifth, then a space and the value.
 _TAG_LINE = re.compile(r"(?=.{4}-)([A-Z][A-Z0-9]{0,3}) *-(?: (.*))?$")
+#: The field NLM writes last in every record (the citation: "J Name. 2018 Aug;57(8):927-35.").
+_LAST_TAG = "SO"
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -140,13 +146,16 @@ class _Block:
     bad_line: int | None = None  # first line that is neither a tag line nor a continuation
     bad_lines: int = 0
     pmid: str | None = None
+    last_line: int = 0  # the record's last line so far
 
 
 def iter_records(fh: BinaryIO, *, source: str) -> Iterator[Record]:
     """Yield an Article (or a Problem) for each record of the MEDLINE text in ``fh``."""
     block: _Block | None = None
     count = 0
+    ended = True  # the last line read ended with a line break
     for lineno, raw in enumerate(fh, 1):
+        ended = raw.endswith(b"\n")
         line = _decode(raw)
         if not line.strip():
             if block is not None:
@@ -163,6 +172,7 @@ def iter_records(fh: BinaryIO, *, source: str) -> Iterator[Record]:
         if block is None:
             count += 1
             block = _Block(number=count, first_line=lineno)
+        block.last_line = lineno
         if tag_match:
             tag, value = tag_match.group(1), (tag_match.group(2) or "").strip()
             block.fields.append(_Field(tag, value, lineno))
@@ -177,6 +187,17 @@ def iter_records(fh: BinaryIO, *, source: str) -> Iterator[Record]:
             if block.bad_line is None:
                 block.bad_line = lineno
     if block is not None:
+        final = block.fields[-1] if block.fields else None
+        if not ended and block.pmid and not (
+            final is not None and final.tag == _LAST_TAG and final.value.endswith(".")
+        ):
+            yield Problem(
+                source=source,
+                where=f"PMID {block.pmid}",
+                message=f"the file ends inside this record (line {lineno} is cut short); "
+                "record skipped",
+            )
+            return
         yield from _finish(block, source)
 
 
@@ -221,6 +242,14 @@ def _finish(block: _Block, source: str) -> Iterator[Record]:
             source=source,
             where=f"PMID {block.pmid}, line {block.bad_line}",
             message=f"line is neither a tag line nor a continuation{more}; record skipped",
+        )
+        return
+    if not any(f.tag == _LAST_TAG for f in block.fields):
+        yield Problem(
+            source=source,
+            where=f"PMID {block.pmid}",
+            message=f"record has no {_LAST_TAG} field, which ends every MEDLINE record "
+            f"(cut short after line {block.last_line}?); record skipped",
         )
         return
     try:

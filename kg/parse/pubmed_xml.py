@@ -5,17 +5,22 @@ Reads ``PubmedArticleSet`` (efetch, baseline and update files), the legacy
 pull parser with entity expansion, DTD loading and network access off; each record is cleared
 once read, so memory stays flat over a file of any size. Several documents concatenated in one
 stream (as appended efetch batches give) are read one after the other; where a document breaks
-off, the records before the break are kept and a fatal :class:`Problem` names the line.
+off, the records before the break are kept and a fatal :class:`Problem` names the line, the
+column and how many records were kept. A document whose root is not PubMed's (an HTML error
+page, an E-utilities error, any other XML) is one fatal Problem naming its root element.
+UTF-16 is read as lxml reads it (by its byte order mark or its first bytes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from lxml import etree
 
+from kg.errors import one_line
 from kg.models import (
     AbstractSection,
     Affiliation,
@@ -37,6 +42,11 @@ from kg.models import (
 )
 
 _RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "MedlineCitation", "DeleteCitation")
+#: Root elements of PubMed XML: the sets, and a record alone.
+_ROOT_TAGS = frozenset(
+    ("PubmedArticleSet", "MedlineCitationSet", "PubmedBookArticleSet", *_RECORD_TAGS)
+)
+_ROOT_SNIFF = 1 << 20  # bytes of a document read at most to find its root element
 _CHUNK = 1 << 16
 _XML_DECL = b"<?xml"
 _MONTHS = {
@@ -47,11 +57,12 @@ _MONTHS = {
 }
 _ORCID = re.compile(r"(\d{4}-?\d{4}-?\d{4}-?\d{3}[\dXx])")
 _WS = re.compile(r"\s+")
+_AT_END = re.compile(r",? line \d+, column \d+$")  # lxml repeats the position in its message
 
 
 def iter_records(fh: BinaryIO, *, source: str) -> Iterator[Record]:
     """Yield an Article, Deletion or Problem for each record of the PubMed XML in ``fh``."""
-    doc = _Document(source)
+    doc = _Document(source, kept=_Kept())
     pending = b""  # read but not yet fed
     offset = 0  # position of ``pending`` in the stream
     while True:
@@ -67,7 +78,7 @@ def iter_records(fh: BinaryIO, *, source: str) -> Iterator[Record]:
             yield from doc.close()
             if doc.failed:
                 return
-            doc = _Document(source, line_offset=doc.lines_seen)
+            doc = _Document(source, line_offset=doc.lines_seen, kept=doc.kept)
             data, offset, search_from = data[pos:], offset + pos, 1
         if not chunk:
             yield from doc.feed(data)
@@ -81,15 +92,38 @@ def iter_records(fh: BinaryIO, *, source: str) -> Iterator[Record]:
         pending, offset = data[keep:], offset + keep
 
 
+class _Kept:
+    """Records read so far from a stream (over all its documents), for the break message."""
+
+    def __init__(self) -> None:
+        self.articles = 0
+        self.deletions = 0
+
+    def __str__(self) -> str:
+        out = f"the {self.articles} articles before it were kept"
+        if self.deletions:
+            out += f" (and {self.deletions} deletions)"
+        return out
+
+
 class _Document:
     """One XML document of the stream, fed in chunks to lxml's pull parser."""
 
-    def __init__(self, source: str, *, line_offset: int = 0) -> None:
+    def __init__(self, source: str, *, kept: _Kept, line_offset: int = 0) -> None:
         self.source = source
+        self.kept = kept
         self.line_offset = line_offset
         self.lines_seen = line_offset
         self.failed = False
         self.fed = False
+        # A second parser that only reports the first start tag: the root, checked before any
+        # record is read (the main parser reports records, and would build an unknown root's
+        # whole tree). Dropped once the root is known.
+        self.sniffer: etree.XMLPullParser | None = etree.XMLPullParser(
+            events=("start",), resolve_entities=False, no_network=True, load_dtd=False,
+            dtd_validation=False, huge_tree=True,
+        )
+        self.sniffed = 0
         self.parser = etree.XMLPullParser(
             events=("end",),
             tag=_RECORD_TAGS,
@@ -108,6 +142,11 @@ class _Document:
         if data.strip():
             self.fed = True
         self.lines_seen += data.count(b"\n")
+        if self.sniffer is not None:
+            problem = self._sniff(self.sniffer, data)
+            if problem is not None:
+                yield problem
+                return
         try:
             self.parser.feed(data)
         except etree.XMLSyntaxError as exc:
@@ -127,14 +166,37 @@ class _Document:
             return
         yield from self._events()
 
+    def _sniff(self, sniffer: etree.XMLPullParser, data: bytes) -> Problem | None:
+        """A fatal Problem when the root element is not PubMed's; None while it is not known."""
+        root: str | None = None
+        with contextlib.suppress(etree.XMLSyntaxError):  # the main parser reports it
+            sniffer.feed(data)
+        for _event, elem in sniffer.read_events():
+            root = etree.QName(elem).localname if isinstance(elem, etree._Element) else None
+            break
+        self.sniffed += len(data)
+        if root is None and self.sniffed < _ROOT_SNIFF:
+            return None
+        self.sniffer = None
+        if root is None or root in _ROOT_TAGS:
+            return None  # no element yet in a megabyte: left to the main parser
+        self.failed = True
+        what = (
+            "an HTML page (an error page?), not PubMed XML"
+            if root.lower() == "html"
+            else f"not PubMed XML: the root element is <{one_line(root)[:80]}>, not "
+            "<PubmedArticleSet>"
+        )
+        return Problem(source=self.source, message=what, fatal=True)
+
     def _fail(self, exc: etree.XMLSyntaxError) -> Problem:
         self.failed = True
         line, col = exc.position if exc.position else (0, 0)
-        msg = exc.msg or str(exc)
+        msg = one_line(_AT_END.sub("", exc.msg or str(exc)))
         return Problem(
             source=self.source,
             where=f"line {self.line_offset + line}, column {col}",
-            message=f"XML breaks off here ({msg}); records before this point were kept",
+            message=f"XML breaks off here ({msg}); {self.kept}",
             fatal=True,
         )
 
@@ -147,7 +209,12 @@ class _Document:
                 parent = elem.getparent()
                 if parent is not None and parent.tag != "MedlineCitationSet":
                     continue  # part of a PubmedArticle, read with it
-            yield from _record(elem, self.source)
+            for record in _record(elem, self.source):
+                if isinstance(record, Article):
+                    self.kept.articles += 1
+                elif isinstance(record, Deletion):
+                    self.kept.deletions += 1
+                yield record
             # Free what has been read: the element and the siblings before it.
             elem.clear()
             parent = elem.getparent()
