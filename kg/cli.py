@@ -17,7 +17,7 @@ import click
 
 from kg import __version__
 from kg.config import DEFAULT_BASE_IRI, DEFAULT_STORE, Settings
-from kg.errors import KgError
+from kg.errors import KgError, one_line
 from kg.formats import FORMATS, format_for_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -168,12 +168,15 @@ def build(
 ) -> None:
     """Parse PubMed records (XML, MEDLINE text, page text; gzip or not) into the store.
 
-    Each article replaces its own named graph; DeleteCitation entries remove theirs; files
-    apply in the order given (daily update files in date order). Each file is built into a
+    INPUTS are files, directories (with -r), FIFOs, or - for standard input. Each article
+    replaces its own named graph; DeleteCitation entries remove theirs; files apply in the
+    order given (daily update files in date order). Each file is built into a
     sorted N-Quads shard, on every CPU (--workers) or on a Dask cluster (--engine dask), and
     bulk-loaded. The store records each file applied: a file applied before is skipped
     (--force applies it again).
-    Bad records are reported and skipped (exit code 3 at the end); --strict stops at the first.
+    Bad records, and files that cannot be read or break off, are reported in one line each and
+    skipped (exit code 3 at the end, after everything else went through); --strict stops at the
+    first.
     """
     import os
 
@@ -224,14 +227,17 @@ def build(
         f"{report.graphs} article graphs · {report.triples} triples in {settings.store}"
     )
     click.echo(summary)
-    skipped = [p for p in report.problems if not p.fatal]
+    warnings = report.warnings
+    if warnings:
+        click.echo(f"{len(warnings)} records kept with something left out:", err=True)
+        _echo_some(warnings)
+    skipped = report.skipped_records
     if skipped:
         click.echo(f"{len(skipped)} records skipped:", err=True)
-        for p in skipped[:20]:
-            click.echo(f"  {p}", err=True)
+        _echo_some(skipped)
     for p in report.problems:
         if p.fatal:
-            click.echo(f"kg: error: {p}", err=True)
+            click.echo(f"kg: error: {one_line(str(p))}", err=True)
     for err in report.failed_files:
         click.echo(f"kg: error: {err}", err=True)
     faults = [r for r in checker.results if r.severity == "Violation"] if checker else []
@@ -239,12 +245,19 @@ def build(
         pmids = sorted({r.pmid or "?" for r in faults})
         fate = "left out of the store" if strict else "kept; `kg validate` lists every fault"
         click.echo(f"{len(pmids)} articles do not conform to the shapes ({fate}):", err=True)
-        for r in faults[:20]:
-            click.echo(f"  {r}", err=True)
+        _echo_some(faults)
     if not report.ok:
         sys.exit(3)
     if faults:
         sys.exit(1)
+
+
+def _echo_some(items: list[Any], *, limit: int = 20) -> None:
+    """The first ``limit`` items, one line each, then how many more there are."""
+    for item in items[:limit]:
+        click.echo(f"  {one_line(str(item))}", err=True)
+    if len(items) > limit:
+        click.echo(f"  and {len(items) - limit} more", err=True)
 
 
 @main.command(epilog=EXIT_CODES)
@@ -657,7 +670,8 @@ def fetch(
             f"{built.triples} triples in {target}"
         )
         for p in built.problems[:20]:
-            click.echo(f"kg: {'error' if p.fatal else 'skipped'}: {p}", err=True)
+            kind = "error" if p.fatal else "warning" if p.kept else "skipped"
+            click.echo(f"kg: {kind}: {one_line(str(p))}", err=True)
         for err in built.failed_files:
             click.echo(f"kg: error: {err}", err=True)
     problems = report.problems()

@@ -23,7 +23,7 @@ from kg.models import Problem, Record
 from kg.rdf.iris import Iris
 from kg.rdf.metadata import BuildInfo, DatasetStats, SourceFile, metadata_quads
 from kg.shard import Runner, ShardResult, build_shard
-from kg.sources.files import read_file
+from kg.sources.files import is_stdin, read_file
 from kg.store import AppliedFile, KgStore
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,19 @@ class BuildReport:
     skipped: list[tuple[Path, AppliedFile]] = field(default_factory=list)  # applied before
 
     @property
+    def skipped_records(self) -> list[Problem]:
+        """Records left out (bad records), not counting files that broke off."""
+        return [p for p in self.problems if not p.fatal and not p.kept]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Records that went through with something left out (a DOI that is not one)."""
+        return [p for p in self.problems if p.kept]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed_files and not any(p.fatal for p in self.problems)
+        """Everything given was read: no file failed or broke off, no record was skipped."""
+        return not self.failed_files and all(p.kept for p in self.problems)
 
 
 class BuildAborted(InputError):
@@ -94,7 +105,7 @@ def build(
 
     def todo() -> Iterator[Path]:
         for path in inputs:
-            source = _source_file(path) if path.is_file() else None
+            source = _source_file(path) if _is_plain_file(path) else None
             done = applied.get(source.sha256) if source is not None else None
             if done is not None:
                 log.info("%s: already applied (%s, %s); skipped", path, done.name,
@@ -114,7 +125,10 @@ def build(
             message = f"cannot write shards there: {exc.strerror}"
             raise StoreError(message, source=str(where)) from exc
         results: Generator[ShardResult, None, None]
-        if runner is None or read is not read_file or check is not None:
+        # Standard input, pipes and /dev/fd/N are this process's: other processes cannot read
+        # them (a worker's /dev/stdin is not ours), so they are built here.
+        here = any(not _is_plain_file(p) and (is_stdin(p) or p.exists()) for p in inputs)
+        if runner is None or read is not read_file or check is not None or here:
             results = (
                 build_shard(p, base_iri=iris.base, out_dir=out_dir, name=f"{i:06d}",
                             strict=strict, read=read, on_record=on_record, check=check)
@@ -238,10 +252,25 @@ def _ticking(
             yield result
 
 
-def _source_file(path: Path) -> SourceFile:
-    with path.open("rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    return SourceFile(name=path.name, sha256=digest, size=path.stat().st_size)
+def _is_plain_file(path: Path) -> bool:
+    """A regular file others can open by its name too (not ``-``, /dev/stdin, /proc/…)."""
+    if is_stdin(path) or str(path).startswith(("/dev/", "/proc/")):
+        return False
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _source_file(path: Path) -> SourceFile | None:
+    """The file's name, size and SHA-256; None when it cannot be read (reading it says why)."""
+    try:
+        with path.open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        size = path.stat().st_size
+    except OSError:
+        return None
+    return SourceFile(name=path.name, sha256=digest, size=size)
 
 
 #: NLM's baseline and daily update files: pubmed{YY}n{NNNN}.xml(.gz), numbered in the order they
@@ -286,5 +315,5 @@ def _build_time(inputs: list[Path]) -> datetime:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.isdigit():
         return datetime.fromtimestamp(int(epoch), UTC)
-    mtimes = [p.stat().st_mtime for p in inputs if p.is_file()]
+    mtimes = [p.stat().st_mtime for p in inputs if _is_plain_file(p)]
     return datetime.fromtimestamp(int(max(mtimes)) if mtimes else 0, UTC)

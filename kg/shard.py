@@ -21,6 +21,7 @@ import hashlib
 import heapq
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -37,7 +38,7 @@ from kg.extract import extract
 from kg.mesh import MeshTable
 from kg.models import Article, Deletion, Problem, Record
 from kg.rdf.evidence import evidence_quads
-from kg.rdf.iris import Iris
+from kg.rdf.iris import Iris, is_doi
 from kg.rdf.mapping import article_quads
 from kg.sources.files import read_file
 
@@ -118,6 +119,8 @@ def build_shard(
             if isinstance(record, Article):
                 articles += 1
                 books += record.is_book
+                if record.doi and not is_doi(record.doi):
+                    problems.append(_not_a_doi(record))
                 graph = article_quads(record, iris=iris) + _evidence(
                     record, iris=iris, mesh=mesh, problems=problems
                 )
@@ -184,10 +187,19 @@ def _evidence(
     except Exception as exc:
         log.debug("extraction failed on %s", article.pmid, exc_info=True)
         problems.append(Problem(
-            source=article.source or "?", where=f"PMID {article.pmid}",
+            source=article.source or "?", where=f"PMID {article.pmid}", kept=True,
             message=f"evidence extraction failed ({type(exc).__name__}: {exc}); record kept",
         ))
         return []
+
+
+def _not_a_doi(article: Article) -> Problem:
+    """The warning for a DOI the mapping leaves out (it is not one: a space, a PII)."""
+    return Problem(
+        source=article.source or "?", where=f"PMID {article.pmid}", kept=True,
+        message=f"DOI {article.doi!r} is not a DOI (10.NNNN/… without spaces); left out, "
+        "record kept",
+    )
 
 
 def _shard_name(path: Path) -> str:
@@ -324,6 +336,7 @@ class LocalRunner:
         if "forkserver" in multiprocessing.get_all_start_methods():
             server = multiprocessing.get_context("forkserver")
             server.set_forkserver_preload([__name__])
+            _start_forkserver()
             ctx = server
         else:
             ctx = multiprocessing.get_context("spawn")
@@ -339,6 +352,26 @@ class LocalRunner:
             )
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_forkserver() -> None:
+    """Start the fork server (if not running) with ``PYTHONSAFEPATH`` set.
+
+    It starts as ``python -c …``, which puts the working directory first on ``sys.path``, and
+    Python 3.11 ignores the ``sys.path`` it is handed: a folder named ``kg`` in the working
+    directory would be imported instead of this package, and every worker would fail.
+    ``PYTHONSAFEPATH`` keeps the working directory off ``sys.path``; workers then take the
+    parent's ``sys.path``, as spawned ones do.
+    """
+    old = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        if old is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = old
 
 
 class DaskRunner:
