@@ -418,6 +418,26 @@ def test_broken_records_in_the_middle() -> None:
     assert len(recs[3].mesh_headings) == 16
 
 
+def test_record_cut_short_is_skipped_not_stored() -> None:
+    """NLM ends every record with SO: a record without it, or that the file ends inside of,
+    is a Problem naming its PMID, and never an Article with a cut abstract."""
+    whole = record_lines("excerpt_records.nbib", "19133053")
+    cut = record_lines("excerpt_records.nbib", "18624008")
+    ab = next(i for i, line in enumerate(cut) if line.startswith(b"AB  - "))
+    at_line_end = b"".join(whole) + b"\n" + b"".join(cut[: ab + 2])
+    (a, p) = parse(at_line_end, "cut.nbib")
+    assert isinstance(a, Article) and a.pmid == "19133053"
+    assert isinstance(p, Problem) and not p.fatal and p.where == "PMID 18624008"
+    assert p.message.startswith("record has no SO field") and p.message.endswith("skipped")
+    mid_line = at_line_end + cut[ab + 2][:20]
+    (a, p) = parse(mid_line, "cut.nbib")
+    assert isinstance(p, Problem) and p.where == "PMID 18624008"
+    assert p.message.startswith("the file ends inside this record")
+    # the same record whole, without a final line break, is complete
+    (a, b) = articles(parse(b"".join(whole) + b"\n" + b"".join(cut).rstrip(b"\r\n")))
+    assert b.pmid == "18624008" and b.abstract_text.endswith(".")
+
+
 def test_records_without_blank_line_between_are_split() -> None:
     a = record_lines("excerpt_records.nbib", "19133053")
     b = record_lines("excerpt_records.nbib", "20920926")

@@ -149,6 +149,39 @@ def test_truncated_concatenated_documents_keep_complete_records() -> None:
     assert recs[-1] is problems[0]
 
 
+def test_break_message_counts_what_was_kept() -> None:
+    b = (DATA / "Pubmed_Author_Ranking__pubmed_result.xml").read_bytes()
+    cut = b[: b.index(b"</PubmedArticle>", len(b) // 2) + 200]
+    *arts, p = list(iter_records(io.BytesIO(cut), source="cut.xml"))
+    assert all(isinstance(a, Article) for a in arts) and isinstance(p, Problem) and p.fatal
+    assert p.message.endswith(f"; the {len(arts)} articles before it were kept")
+    assert "\n" not in p.message and not re.search(r"line \d+, column \d+\)", p.message)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"<foo/>", "not PubMed XML: the root element is <foo>, not <PubmedArticleSet>"),
+        (b'<?xml version="1.0"?>\n<!DOCTYPE html>\n<html><body><p>Error<br></p></body></html>',
+         "an HTML page (an error page?), not PubMed XML"),
+        (b'<x:y xmlns:x="urn:x"><PubmedArticle/></x:y>',
+         "not PubMed XML: the root element is <y>, not <PubmedArticleSet>"),
+    ],
+)
+def test_not_a_pubmed_root_is_one_fatal_problem(data: bytes, message: str) -> None:
+    assert list(iter_records(io.BytesIO(data), source="a.xml")) == [
+        Problem(source="a.xml", message=message, fatal=True)
+    ]
+
+
+def test_utf16_reads_as_utf8() -> None:
+    raw = (DATA / "Pubmed_Author_Ranking__pubmed_result.xml").read_bytes()
+    utf16 = raw.decode("utf-8").encode("utf-16")
+    assert list(iter_records(io.BytesIO(utf16), source="x")) == list(
+        iter_records(io.BytesIO(raw), source="x")
+    )
+
+
 def test_no_entity_expansion_no_network() -> None:
     evil = (
         b'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [\n'
