@@ -176,3 +176,17 @@ def test_a_count_of_everyone_is_no_arms_value() -> None:
     assert 213 not in _counts(_stated(
         results, methods="Patients were randomly assigned to drug A or placebo; 345 patients were analysed."
     ))
+
+
+def test_people_described_by_a_participle_are_the_cohort() -> None:
+    # PubMed 28115793: "100 patients diagnosed with acute ischemic stroke" were examined, not diagnosed
+    assert 100 not in _counts(_either(
+        "In the study, 100 patients diagnosed with acute ischemic stroke and 100 control individuals in the "
+        "same age range were examined."
+    ))
+    # 24506142: the participle describes the 52, the 35 achieved the outcome
+    assert 35 in _counts(_stated(
+        "A one-stage primary anastomosis was achieved in 35 (67.3%) of the 52 patients undergoing stenting as "
+        "a bridge to resection.",
+        title="Colonic stenting: a case series.", methods="Patients with colonic obstruction received a stent.",
+    ))

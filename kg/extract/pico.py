@@ -596,6 +596,8 @@ def _sentence_outcomes(s: Sentence, index: int, arms: tuple[Intervention, ...]) 
         before = text[before_start : m.start()]
         if _NOT_OUTCOME.match(after) or _POPULATION.search(_clause(text, m.start(), m.end())):
             continue
+        if m.group("noun") and not (m.group("of") or m.group("den") or m.group("pct") or m.group("pct2")) and _COHORT_AFTER.match(after):
+            continue  # "100 patients diagnosed with acute ischemic stroke": who was studied
         if _GROUP_BEFORE.search(text, max(0, m.start() - 30), m.start()) and not m.group("den") and not m.group("of"):
             continue  # "of the 23 patients given amiloride", "in these 39 patients": the group, not a count
         by_arm = _BY_ARM.search(text, m.end(), region_end)
@@ -836,6 +838,12 @@ _POPULATION = re.compile(
     r"accru|registered|"
     r"entered|participated|screened|healthy|controls\b|were studied|body mass index|BMI\b|"
     r"consent|person-years|women-years|years? of age|aged|who chose|population\b|subgroup|subset)",
+    re.I,
+)
+# people described by a participle with no verb of their own are the cohort, not an event
+_COHORT_AFTER = re.compile(
+    r"^\s*(?:\([^)]*\)\s*)?(?:diagnosed|presenting|admitted|referred|scheduled|undergoing|suffering|"
+    r"hospitali[sz]ed|aged|having)\b",
     re.I,
 )
 # a number after a preposition and a determiner names the group that the sentence is about
