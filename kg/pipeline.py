@@ -127,7 +127,10 @@ def build(
         results: Generator[ShardResult, None, None]
         # Standard input, pipes and /dev/fd/N are this process's: other processes cannot read
         # them (a worker's /dev/stdin is not ours), so they are built here.
-        here = any(not _is_plain_file(p) and (is_stdin(p) or p.exists()) for p in inputs)
+        here = any(
+            not _is_plain_file(p) and (is_stdin(p) or (p.exists() and not p.is_dir()))
+            for p in inputs
+        )
         if runner is None or read is not read_file or check is not None or here:
             results = (
                 build_shard(p, base_iri=iris.base, out_dir=out_dir, name=f"{i:06d}",

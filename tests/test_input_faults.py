@@ -280,6 +280,34 @@ def test_unreadable_file_named_is_exit_3_not_usage(tmp_path: Path, unreadable: P
     assert len(stored_pmids(tmp_path / "s")) == 1
 
 
+def test_unreadable_directory_under_recursive_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory -r cannot list is named, not skipped without a word."""
+    _write(tmp_path / "in" / "a.xml", SMALL[0].read_bytes())
+    locked = tmp_path / "in" / "locked"
+    _write(locked / "c.txt", AUTHOR_TXT.read_bytes())
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root lists anything: make listing it fail as it would
+        real_scandir = os.scandir
+
+        def scandir(path: Any = ".") -> Any:
+            if isinstance(path, str | os.PathLike) and Path(path).resolve() == locked.resolve():
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_scandir(path)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+    try:
+        result = build("-r", tmp_path / "in", "--store", tmp_path / "s", "-j", "1")
+    finally:
+        locked.chmod(0o755)
+    assert result.exit_code == 3
+    assert errors(result.output) == [
+        f"kg: error: {locked}: cannot list the directory: Permission denied"
+    ]
+    assert len(stored_pmids(tmp_path / "s")) == 1
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
 def test_utf16_xml_is_read(tmp_path: Path, encoding: str) -> None:
     text = AUTHOR_XML.read_bytes().decode("utf-8")

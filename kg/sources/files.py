@@ -12,6 +12,7 @@ cut, then one fatal Problem saying where it ends.
 from __future__ import annotations
 
 import io
+import os
 import sys
 import zlib
 from collections.abc import Callable, Iterator
@@ -135,6 +136,12 @@ def _open_raw(path: Path) -> Iterator[BinaryIO]:
     if not path.exists():
         raise InputError("no such file", source=str(path))
     if path.is_dir():
+        try:
+            with os.scandir(path):
+                pass
+        except OSError as exc:
+            raise InputError(f"cannot list the directory: {exc.strerror or exc}",
+                             source=str(path)) from exc
         raise InputError("is a directory (pass its files, or use --recursive)", source=str(path))
     try:
         raw = path.open("rb")
@@ -262,11 +269,23 @@ def _is_record_file(path: Path) -> bool:
 
 
 def expand(paths: list[Path], *, recursive: bool = False) -> list[Path]:
-    """The input files: ``paths`` as given; under directories (``recursive``), record files."""
+    """The input files: ``paths`` as given; under directories (``recursive``), record files.
+
+    A directory that cannot be listed stays in the list, so that reading it names it (a
+    walk that skipped it would lose its records without a word).
+    """
     files: list[Path] = []
     for p in paths:
         if recursive and p.is_dir():
-            found = (f for f in p.rglob("*") if f.is_file() and _is_record_file(f))
+            found: list[Path] = []
+
+            def unlisted(exc: OSError) -> None:
+                found.append(Path(exc.filename))  # noqa: B023 (called during this walk only)
+
+            for root, _dirs, names in os.walk(p, onerror=unlisted):
+                found.extend(
+                    f for n in names if _is_record_file(f := Path(root, n)) and f.is_file()
+                )
             files.extend(sorted(found))
         else:
             files.append(p)
