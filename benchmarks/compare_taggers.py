@@ -32,7 +32,7 @@ def main() -> None:
             for family in ("crf", "maxent"):
                 path = Path(tmp) / f"{family}.crfsuite"
                 t = time.perf_counter()
-                T.fit(train, path, family=family, params=T.SHIPPED_PARAMS)
+                T.fit(train, path, family=family, params=T.SHIPPED_PARAMS.get(name, T.SHIPPED_PARAMS["pio"]))
                 seconds = time.perf_counter() - t
                 scores = T.token_scores(dev, T.predict(path, dev, family=family))
                 for label, s in scores.items():
