@@ -125,6 +125,16 @@ def kind(sentence: str, start: int, end: int) -> str | None:
     return None
 
 
+def _cues(sentence: str) -> list[str]:
+    """The kinds of count a sentence's words cue ("cue=randomized"…)."""
+    low = sentence.lower()
+    return [
+        f"cue={name}"
+        for name, pattern in _KINDS
+        if any(n in low for n in _KIND_NEEDLES[name]) and pattern.search(sentence)
+    ]
+
+
 def _bucket(value: int) -> str:
     return "0" if value <= 0 else str(min(int(math.log10(value) * 2), 9))
 
@@ -142,7 +152,7 @@ def features(sentences: list[Sentence]) -> list[tuple[int, Candidate, list[str]]
     for i, c in found:
         per_sentence.setdefault(i, []).append(c.value)
     sums = {i: {a + b for k, a in enumerate(v) for b in v[k + 1 :]} for i, v in per_sentence.items()}
-    cues = {i: [f"cue={n}" for n, p in _KINDS if p.search(sentences[i].quote)] for i in per_sentence}
+    cues = {i: _cues(sentences[i].quote) for i in per_sentence}
     for k, (i, c) in enumerate(found):
         s = sentences[i].quote
         low_before = s[max(0, c.start - 60) : c.start].lower()
