@@ -226,6 +226,9 @@ CASES: list[tuple[str, dict[str, object]]] = [
     ("cooccurrence", {"descriptor": "D051381"}),
     ("findings", {}),
     ("findings", {"intervention": "Penicillins", "condition": "Fetal Membranes, Premature Rupture"}),
+    ("mentions", {}),
+    ("mentions", {"kind": "intervention", "condition": "Skin Diseases"}),
+    ("mentions", {"kind": "participants", "pmid": "23906502"}),
 ]
 
 
@@ -290,6 +293,23 @@ def test_shipped_files_run_as_they_are(seed_store: Path, store: KgStore) -> None
         assert found or name in ("cooccurrence", "retracted", "findings"), name  # no MeSH, no comparison
     whole = rows(run_query(store, PreparedQuery(named_query("outcomes").text)))
     assert {r["pmid"] for r in whole} >= {"23906502", "30485787"}
+
+
+def test_mentions_of_the_seed(store: KgStore) -> None:
+    """The tagger's phrases, by kind, each quoting the abstract where its offsets say."""
+    found = question(store, "mentions", pmid="23906502")
+    assert {r["kind"] for r in found} == {"participants", "intervention", "outcome"}
+    assert all(r["found_by"].startswith("model:tagger-") for r in found)
+    abstract = rows(
+        run_query(store, 'SELECT ?text WHERE { ?a fabio:hasPubMedId "23906502" ; dcterms:abstract ?text }')
+    )[0]["text"]
+    for r in found:
+        assert abstract[int(r["start"]) : int(r["end"])] == r["text"]
+    arms = question(store, "mentions", pmid="23906502", kind="intervention")
+    assert any("IVIg" in r["text"] for r in arms) and {r["kind"] for r in arms} == {"intervention"}
+    skin = {r["pmid"] for r in question(store, "mentions", kind="intervention", condition="Skin Diseases")}
+    lung = {r["pmid"] for r in question(store, "mentions", kind="intervention", condition="Lung Diseases")}
+    assert "23906502" in skin and lung and "23906502" not in lung  # dermatomyositis is under C17
 
 
 def test_adverse_events_by_grade(store: KgStore) -> None:
