@@ -309,7 +309,7 @@ _LEX = re.compile(
     """,
     re.X,
 )
-_IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+_IRIREF = re.compile(r'<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>')
 #: Tokens after which ``<`` inside an expression is "less than", not the start of an IRI.
 _OPERAND_END = frozenset({"?", "0", '"', "@", "<>", "p:", ")", "true", "false"})
 #: The token a kind of lexeme leaves behind (a bare word leaves itself, lower-cased).

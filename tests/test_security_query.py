@@ -49,6 +49,8 @@ SERVICE_QUERIES = [
     "SELECT * { SERVICEsilent<{url}>{ } }",
     # an escaped '#' belongs to the prefixed name: no comment hides the keyword
     "SELECT * { ?s kg:a\\#b SERVICE <{url}> { } }",
+    # an IRI may hold \u escapes: its '#' starts no comment
+    "SELECT * { ?s <http://a/\\u0041#x> ?o . SERVICE <{url}> { } }",
     # a comment that swallows "'''" for Oxigraph, not a long string hiding the keyword
     "SELECT * { ?s ?p ?o FILTER(?o<1)#'>'''\n SERVICE <{url}> {} #'''\n}",
 ]
@@ -169,6 +171,10 @@ def test_nesting_depth() -> None:
     # brackets in strings, comments and IRIs are no nesting
     flat = 'SELECT * { ?s <http://x/((((> "{{{{" # ((((\n }'.replace("((((", "(" * 400)
     assert query_shape(flat).depth == 1
+    escaped = "SELECT * { ?s <http://a/\\u0041#x> ?o . " + "{" * 300 + "}" * 300 + " }"
+    assert query_shape(escaped).depth > MAX_QUERY_DEPTH
+    hidden = "SELECT * { ?s <http://a/\\u0041#x> ?o . SERVICE <http://b/> { } }"
+    assert query_shape(hidden).service_at == hidden.index("SERVICE")
 
 
 # --- kg query -----------------------------------------------------------------------------
