@@ -190,3 +190,21 @@ def test_people_described_by_a_participle_are_the_cohort() -> None:
         "a bridge to resection.",
         title="Colonic stenting: a case series.", methods="Patients with colonic obstruction received a stent.",
     ))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "never"),
+    [
+        # 20953803: the effect the trial assumed when it was planned
+        ("Primary endpoint was leucopenia grade 4, assuming a risk reduction of 50% with P4 from 50% in P2 to "
+         "25% with P4.", {"50", "25"}),
+        # 26416895: the power calculation
+        ("The amended study was designed to have 80% power to detect an absolute difference of 14% of planned "
+         "DI between the two groups.", {"80", "14"}),
+        # 15547180: a difference between the arms is no arm's share
+        ("The paclitaxel-FAC group (39.3%) had a higher rate of radiographic changes after irradiation than the "
+         "FAC group (23.7%; difference = 15.6%, 95% CI = -0.11% to 28.8%; P = .034).", {"15.6", "28.8"}),
+    ],
+)
+def test_planned_values_and_differences_are_no_results(sentence: str, never: set[str]) -> None:
+    assert not {Decimal(v) for v in never} & _shares(_either(sentence))

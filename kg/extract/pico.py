@@ -713,7 +713,10 @@ def _stat_outcomes(
             continue
         digit = re.search(r"\d", s.quote[finding.start : finding.end])
         lead_in = s.quote[finding.start : finding.start + (digit.start() if digit else 0)]
-        if _AGE.search(finding.label) or _BASELINE.search(finding.label) or _WHO_THEY_WERE.search(lead_in):
+        if (
+            _AGE.search(finding.label) or _BASELINE.search(finding.label) or _WHO_THEY_WERE.search(lead_in)
+            or _NOT_THIS_TRIAL.search(s.quote[: finding.end])
+        ):
             continue  # "mean age 54 ± 11", "more likely to be childless": who they were
         values = dict(finding.values)
         if "time_unit" in values and "median" in values:
@@ -881,6 +884,11 @@ _WHO_THEY_WERE = re.compile(
     r"childless|premenopausal|postmenopausal|insured|uninsured)\b",
     re.I,
 )
+# values the trial planned with, not results: "assuming a 2-year DFS of 70%", "80% power to detect"
+_NOT_THIS_TRIAL = re.compile(
+    r"\b(?:assum(?:ed|ing|ption)|hypothesi[sz]ed|(?:statistical|\d+\s*%)\s+power|power to detect)\b",
+    re.I,
+)
 _BOUND = re.compile(
     r"(?:more than|less than|fewer than|over|under|above|below|approximately|about|around|nearly|"
     r"almost|up to|at least|at most|roughly|>|<|≥|≤|>=|<=|~)\s*$",
@@ -895,6 +903,7 @@ _RANGE_BEFORE = re.compile(
 _RANGE_AFTER = re.compile(rf"\s*%?\s*(?:-|–|—|to)\s*{num.NUM}", re.I)
 # a change of a measure or a difference between arms is no one's share either
 _CHANGE_BEFORE = re.compile(
+    r"\b(?:difference|reduction|increase|improvement|decrease|benefit)\s*(?:of|was|were|is|=|:|,)\s*$|"
     r"(?:\b(?:fell|fall|falls|decreas\w*|reduc\w*|increas\w*|rose|rise|rises|improv\w*|declin\w*|dropped|"
     r"lower\w*|rais\w*|chang\w*|differ\w*)\b[^.;,()]{0,40}\bby|\bby\s+(?:a\s+)?(?:maximum|mean|median|"
     r"average|total)(?:\s+of)?)\s+(?:about\s+|approximately\s+|nearly\s+|only\s+|an?\s+(?:average|additional)\s+"
