@@ -1,5 +1,9 @@
 """Dumps of the store in every registered format, written atomically.
 
+``-o`` is handled by :func:`kg.atomic.atomic_write`: a file is replaced whole (keeping its
+mode), a symbolic link's target is replaced (the link stays), a device or FIFO is written
+directly, ``-`` is standard output.
+
 N-Triples and N-Quads dumps are canonical: one statement per line, lines sorted and unique,
 so the same store always gives the same bytes. Triple formats (Turtle, N-Triples) hold the
 union of all named graphs; quad formats keep each article's graph.
@@ -7,43 +11,15 @@ union of all named graphs; quad formats keep each article's graph.
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
 
 from pyoxigraph import DefaultGraph, Quad, Triple, serialize
 
+from kg.atomic import atomic_write
 from kg.errors import KgError
 from kg.formats import Format
 from kg.rdf.namespaces import PREFIXES
 from kg.store import KgStore
-
-
-@contextmanager
-def atomic_output(target: str | Path) -> Iterator[BinaryIO]:
-    """Write to a temporary file beside ``target`` and rename it into place on success.
-
-    ``-`` is standard output. On any error the temporary file is removed and ``target`` is
-    left as it was: never a half-written dump.
-    """
-    if str(target) == "-":
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def canonical_lines(store: KgStore, *, quads: bool) -> list[bytes]:
@@ -63,7 +39,7 @@ def canonical_lines(store: KgStore, *, quads: bool) -> list[bytes]:
 def export(store: KgStore, target: str | Path, fmt: Format) -> int:
     """Write the store to ``target`` in ``fmt``; return the number of statements written."""
     try:
-        with atomic_output(target) as out:
+        with atomic_write(target) as out:
             if fmt.name in ("nt", "nq"):
                 lines = canonical_lines(store, quads=fmt.quads)
                 out.writelines(lines)

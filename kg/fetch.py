@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import io
 import logging
-import os
 import re
 import tempfile
 from collections import deque
@@ -21,8 +20,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
+from kg.atomic import atomic_write
 from kg.errors import InputError, NetworkError
 from kg.models import Article, Record, RelatedArticle
 from kg.parse import pubmed_xml
@@ -333,23 +333,15 @@ def _header(doctype: str | None) -> bytes:
 def atomic_output(path: Path) -> Iterator[BinaryIO]:
     """A file object whose content becomes ``path`` only when the block ends (gzip for .gz).
 
-    Written to a temporary file beside ``path`` and renamed: never a half-written file. The
-    block ending with an exception leaves ``path`` as it was.
+    Written by :func:`kg.atomic.atomic_write`: never a half-written file, and the block ending
+    with an exception leaves ``path`` as it was.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if path.name.endswith(".gz"):
-                gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
-                with gz:
-                    yield gz  # type: ignore[misc]
-            else:
-                yield raw
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as raw:
+        if path.name.endswith(".gz"):
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz:
+                yield gz  # type: ignore[misc]
+        else:
+            yield cast(BinaryIO, raw)
 
 
 def fetch_to_file(

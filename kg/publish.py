@@ -18,11 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import random
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,13 +29,15 @@ from typing import Any, Literal
 import requests
 
 from kg import __version__
+from kg.atomic import atomic_write
 from kg.errors import KgError, NetworkError, UsageError
+from kg.retry import RETRY_STATUS, RetryPolicy, describe
+from kg.retry import session as new_session
 from kg.store import KgStore
 
 log = logging.getLogger(__name__)
 
 GraphMode = Literal["per-article", "single"]
-RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 CONTENT_TYPE = "application/n-triples"
 RECORD_VERSION = 1
 
@@ -78,6 +76,11 @@ class PublishSettings:
             raise UsageError("a password needs a user")
         if self.user and self.token:
             raise UsageError("give a user and password, or a token, not both")
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """How requests are retried (see :mod:`kg.retry`)."""
+        return RetryPolicy(retries=self.retries, backoff=self.backoff)
 
     @property
     def key(self) -> str:
@@ -141,19 +144,15 @@ def load_record(path: Path) -> dict[str, Any]:
 
 
 def save_record(path: Path, record: dict[str, Any]) -> None:
-    """Write ``record`` to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write ``record`` to ``path`` atomically (see :func:`kg.atomic.atomic_write`)."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with atomic_write(path, "w") as fh:
             json.dump(record, fh, indent=1, sort_keys=True)
             fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise KgError(
+            f"cannot write the publish record: {exc.strerror or exc}", source=str(path)
+        ) from exc
 
 
 # --- graph content -----------------------------------------------------------------------------
@@ -178,7 +177,8 @@ def digest(body: bytes) -> str:
 
 
 class _Client:
-    """Graph Store Protocol requests with timeouts, retries and backoff; one session per thread."""
+    """Graph Store Protocol requests with timeouts, retried by kg's one policy
+    (:mod:`kg.retry`, mounted on the session); one session per thread."""
 
     def __init__(self, settings: PublishSettings, report: PublishReport) -> None:
         self.settings = settings
@@ -189,8 +189,11 @@ class _Client:
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = f"kg/{__version__} (kg publish)"
+            session = new_session(
+                self.settings.policy,
+                user_agent=f"kg/{__version__} (kg publish)",
+                on_retry=self._retried,
+            )
             if self.settings.token:
                 session.headers["Authorization"] = f"Bearer {self.settings.token}"
             elif self.settings.user:
@@ -204,44 +207,32 @@ class _Client:
             if retry:
                 self.report.retries += 1
 
+    def _retried(self, reason: str) -> None:
+        log.info("%s; retrying", reason)
+        self._count(retry=True)
+
     def send(self, method: str, graph: str, body: bytes | None = None) -> requests.Response:
         """One request for ``graph``, retried on 429/5xx/connection faults; raises NetworkError."""
         s = self.settings
         headers = {"Content-Type": CONTENT_TYPE} if body is not None else {}
-        last = ""
-        for attempt in range(s.retries + 1):
-            self._count(retry=attempt > 0)
-            try:
-                response = self._session().request(
-                    method,
-                    s.endpoint,
-                    params={s.graph_param: graph},
-                    data=body,
-                    headers=headers,
-                    timeout=(s.connect_timeout, s.timeout),
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last = f"{type(exc).__name__}: {exc}"
-                wait = None
-            else:
-                if response.status_code not in RETRY_STATUS:
-                    return response
-                last = f"HTTP {response.status_code} {response.reason}"
-                wait = _retry_after(response)
-            if attempt < s.retries:
-                delay = wait if wait is not None else s.backoff * 2**attempt
-                delay += random.uniform(0, s.backoff / 2)
-                log.info("%s %s: %s; retrying in %.1f s", method, graph, last, delay)
-                time.sleep(delay)
-        raise NetworkError(f"{method} failed after {s.retries + 1} tries: {last}", record=graph)
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return min(float(value), 120.0)
-    except ValueError:
-        return None
+        self._count()
+        failed = f"{method} failed after {s.retries + 1} tries"
+        try:
+            response = self._session().request(
+                method,
+                s.endpoint,
+                params={s.graph_param: graph},
+                data=body,
+                headers=headers,
+                timeout=(s.connect_timeout, s.timeout),
+            )
+        except requests.RequestException as exc:
+            raise NetworkError(f"{failed}: {describe(exc)}", record=graph) from exc
+        if response.status_code in RETRY_STATUS:  # still, after the retries
+            raise NetworkError(
+                f"{failed}: HTTP {response.status_code} {response.reason}", record=graph
+            )
+        return response
 
 
 class _Fatal(NetworkError):

@@ -33,6 +33,7 @@ from typing import IO, Any, Protocol
 
 from pyoxigraph import Quad, RdfFormat, serialize
 
+from kg.atomic import atomic_write
 from kg.errors import InputError, KgError, UsageError
 from kg.extract import extract
 from kg.mesh import MeshTable
@@ -253,15 +254,15 @@ class _RunWriter:
             if not sources:
                 return None, 0
             shard = self.out_dir / f"{self.stem}{SHARD_SUFFIX}"
-            tmp = self.out_dir / f".{self.stem}{SHARD_SUFFIX}.tmp"
-            with tmp.open("wb") as raw, gzip.GzipFile(
-                filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0
-            ) as gz:
+            # Scratch, removed once loaded: atomic (a shard is whole or absent), not durable.
+            with (
+                atomic_write(shard, durable=False) as raw,
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0) as gz,
+            ):
                 quads = _merge_into(sources, gz.write)
             if not quads:
-                tmp.unlink()
+                shard.unlink()
                 return None, 0
-            os.replace(tmp, shard)
             return shard, quads
         finally:
             for path in self.paths:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -15,6 +13,7 @@ from typing import IO, Any, Protocol, cast
 
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store
 
+from kg.atomic import atomic_write
 from kg.errors import StoreError
 
 #: The record of the input files applied to a store, kept inside the store's directory so that
@@ -99,6 +98,10 @@ class KgStore:
     def quads(self) -> Iterable[Quad]:
         return self.store.quads_for_pattern(None, None, None, None)
 
+    def graph_quads(self, graph: NamedNode) -> list[Quad]:
+        """The quads of one named graph (none when it is not there)."""
+        return list(self.store.quads_for_pattern(None, None, None, graph))
+
     def __len__(self) -> int:
         return len(self.store)
 
@@ -120,14 +123,11 @@ class KgStore:
                 name=f.name, sha256=f.sha256, size=f.size, applied_at=when
             )
         data = {"applied": [asdict(e) for e in applied.values()]}
-        fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST}.", dir=self.path)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with atomic_write(self.path / MANIFEST, "w") as fh:
                 json.dump(data, fh, indent=1)
                 fh.write("\n")
-            os.replace(tmp, self.path / MANIFEST)
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             raise StoreError(f"cannot record applied files: {exc}", source=str(self.path)) from exc
 
 

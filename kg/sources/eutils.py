@@ -4,7 +4,8 @@ NCBI's rules are kept: ``tool`` and ``email`` go with every request; at most 3 r
 (10 with an API key) through one limiter shared by every thread that talks to the same server;
 POST for long ID lists; a timeout on every request. Faults — 429, 5xx, refused or reset
 connections, timeouts, truncated bodies, and 200 answers that are not the XML asked for — are
-retried with exponential backoff and jitter, honouring ``Retry-After``. Good answers are kept in
+retried by kg's one retry policy (:mod:`kg.retry`: exponential backoff with jitter, honouring
+``Retry-After``); every retry waits its turn at the rate limiter too. Good answers are kept in
 an on-disk cache, one file per request, so a second or resumed run asks only for what it lacks
 and ``offline`` runs need no network at all.
 
@@ -18,15 +19,11 @@ import hashlib
 import json
 import logging
 import os
-import random
-import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +31,10 @@ import requests
 from lxml import etree
 
 from kg import __version__
+from kg.atomic import atomic_write
 from kg.errors import NetworkError
+from kg.retry import RETRY_STATUS, RetryPolicy, describe
+from kg.retry import session as new_session
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,6 @@ RATE_WITH_KEY = 10
 WINDOW = 1.05
 #: Past this many characters of parameters a request goes as POST (NCBI's advice for long ID lists).
 POST_OVER = 1500
-#: The longest ``Retry-After`` kg will wait, in seconds.
-MAX_RETRY_AFTER = 300.0
 #: esearch hands out at most this many PMIDs per page.
 ESEARCH_PAGE = 10_000
 _NOT_IN_KEY = frozenset({"tool", "email", "api_key"})
@@ -93,6 +91,13 @@ class EutilsSettings:
             api_key=api_key or os.environ.get("NCBI_API_KEY") or None,
             email=email or os.environ.get("NCBI_EMAIL") or None,
             **options,
+        )
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """How requests are retried (see :mod:`kg.retry`)."""
+        return RetryPolicy(
+            retries=self.max_retries, backoff=self.backoff, max_backoff=self.max_backoff
         )
 
     @property
@@ -187,15 +192,8 @@ class ResponseCache:
     def put(self, endpoint: str, params: Params, body: bytes, *, suffix: str = ".xml") -> None:
         target = self.path(endpoint, params, suffix=suffix)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(body)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with atomic_write(target) as fh:
+                fh.write(body)
         except OSError as exc:  # the answer is still in hand; only the next run loses it
             log.warning("cannot write the E-utilities cache %s: %s", target, exc)
 
@@ -247,6 +245,7 @@ class EutilsClient:
         self.stats = ClientStats()
         self.on_retry = on_retry
         self._sleep = sleep
+        self._retry = self.settings.policy.urllib3(sleep=sleep, on_retry=self._retried)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
@@ -266,8 +265,12 @@ class EutilsClient:
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = f"kg/{__version__} (python-requests)"
+            session = new_session(
+                self.settings.policy,
+                user_agent=f"kg/{__version__} (python-requests)",
+                sleep=self._sleep,
+                on_retry=self._retried,
+            )
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
@@ -304,29 +307,27 @@ class EutilsClient:
             full["api_key"] = self.settings.api_key
         url = self.settings.base_url.rstrip("/") + "/" + endpoint
         post = _length(full) > POST_OVER
-        tries = self.settings.max_retries + 1
+        policy = self.settings.policy
+        tries = policy.retries + 1
+        left = policy.retries  # retries left, shared by HTTP faults and broken answers
         usable: bytes | None = None
         last = "no answer"
-        wait = 0.0
-        for attempt in range(tries):
-            if attempt:
-                self._count(retries=1)
-                if self.on_retry is not None:
-                    self.on_retry(last)
-                log.info(
-                    "%s: retry %d/%d after %.2f s: %s", endpoint, attempt, tries - 1, wait, last
-                )
-                self._sleep(wait)
-            wait = self._backoff(attempt)
-            self.limiter.acquire()
+        while True:
+            session = self._session()
+            # HTTP faults (429/5xx, refused or reset connections, timeouts) are retried inside
+            # the request by the policy mounted on the session, with what is left of the budget.
+            adapter = session.get_adapter(url)
+            adapter.max_retries = self._retry.new(total=left)  # type: ignore[attr-defined]
+            self.limiter.acquire()  # last: nothing slow between the limiter and the request
             self._count(requests=1)
             try:
-                resp = self._session().request(
+                resp = session.request(
                     "POST" if post else "GET",
                     url,
                     params=None if post else full,
                     data=full if post else None,
                     timeout=self.settings.timeout,
+                    stream=True,
                 )
             except (
                 requests.exceptions.InvalidURL,
@@ -334,44 +335,61 @@ class EutilsClient:
                 requests.exceptions.InvalidSchema,
             ) as exc:
                 raise NetworkError(f"bad E-utilities URL {url!r}: {exc}", source=endpoint) from exc
-            except requests.Timeout:
-                last = f"no answer within {self.settings.timeout:g} s"
-                continue
-            except requests.RequestException as exc:  # refused, reset, truncated body
-                last = f"connection failed ({type(exc).__name__}: {_short(str(exc))})"
-                continue
-            if resp.status_code == 429 or resp.status_code >= 500:
-                last = f"HTTP {resp.status_code} {resp.reason or ''}".rstrip()
-                after = _retry_after(resp.headers.get("Retry-After"))
-                if after is not None:
-                    wait = after
-                continue
-            if resp.status_code >= 400:
+            except requests.RequestException as exc:  # still failing after the retries
                 raise NetworkError(
-                    f"HTTP {resp.status_code} {resp.reason or ''}: {_short(resp.text)}",
+                    f"gave up after {tries} tries: {_fault(exc, self.settings.timeout)}",
                     source=endpoint,
-                )
-            body = resp.content
-            if check is not None:
+                ) from exc
+            answer: bytes | None = None
+            with resp:
+                left -= len(resp.raw.retries.history) if resp.raw.retries else 0
+                if resp.status_code in RETRY_STATUS:  # still, after the retries
+                    status = f"HTTP {resp.status_code} {resp.reason or ''}".rstrip()
+                    raise NetworkError(f"gave up after {tries} tries: {status}", source=endpoint)
+                if resp.status_code >= 400:
+                    raise NetworkError(
+                        f"HTTP {resp.status_code} {resp.reason or ''}: {_short(resp.text)}",
+                        source=endpoint,
+                    )
                 try:
-                    check(body)
+                    answer = resp.content
+                except requests.RequestException as exc:  # the answer broke off: truncated
+                    last = _fault(exc, self.settings.timeout)
+            if answer is not None:
+                try:
+                    if check is not None:
+                        check(answer)
                 except BadResponse as bad:
                     last = bad.reason
                     if bad.usable:
-                        usable = body
-                    continue
-            if cache and self.cache is not None:
-                self.cache.put(endpoint, params, body)
-            return body
+                        usable = answer
+                else:
+                    if cache and self.cache is not None:
+                        self.cache.put(endpoint, params, answer)
+                    return answer
+            if left <= 0:
+                break
+            left -= 1
+            wait = policy.wait(policy.retries - left)
+            self._count(retries=1)
+            if self.on_retry is not None:
+                self.on_retry(last)
+            log.info("%s: retry %d/%d after %.2f s: %s", endpoint, policy.retries - left,
+                     policy.retries, wait, last)  # fmt: skip
+            self._sleep(wait)
         if usable is not None:
             log.info("%s: keeping an incomplete answer after %d tries: %s", endpoint, tries, last)
             return usable
         raise NetworkError(f"gave up after {tries} tries: {last}", source=endpoint)
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter: between half and all of ``backoff * 2**attempt``."""
-        cap = min(self.settings.max_backoff, self.settings.backoff * 2.0**attempt)
-        return cap / 2 + random.uniform(0, cap / 2)
+    def _retried(self, reason: str) -> None:
+        """One HTTP-level retry by the session's policy: counted, heard, and rate-limited."""
+        self._count(retries=1)
+        if self.on_retry is not None:
+            self.on_retry(reason)
+        log.info("retrying after %s", reason)
+        self.limiter.acquire()
+        self._count(requests=1)
 
 
 def _passes(check: Check | None, body: bytes) -> bool:
@@ -397,22 +415,12 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), capped."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+def _fault(exc: requests.RequestException, timeout: float) -> str:
+    """What went wrong with a request, in a few words."""
+    reason = describe(exc)
+    if "timed out" in reason.lower() or isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    return f"connection failed ({reason})"
 
 
 # --- XML answers ----------------------------------------------------------------------------

@@ -1,0 +1,144 @@
+"""Writing a file so that readers see the old content or the new, never half of it.
+
+:func:`atomic_write` is the one way kg writes a file it names: dumps (``kg export``), fetched
+records (``kg fetch -o``), the record of applied files (``kg-applied.json``), publish records,
+the E-utilities cache and build shards. What it does with each kind of target:
+
+- a regular file, or none yet: the data goes to a temporary file beside it, which is flushed to
+  disk and renamed over it (then the directory is synced). An existing file keeps its
+  permission bits; a new one gets the user's umask (``0o666 & ~umask``, as ``open`` gives);
+- a symbolic link is followed on purpose: the file it points to is replaced as above and the
+  link stays a link (a dangling link creates its target, as the shell's ``>`` does);
+- a character or block device, a FIFO, or anything under ``/dev/`` or ``/proc/`` (``/dev/null``,
+  ``/dev/stdout``, a named pipe a reader waits on) is opened and written directly: it cannot be
+  replaced by renaming, and must not be;
+- a directory is refused (``IsADirectoryError``);
+- ``-`` is standard output.
+
+On any exception — ``KeyboardInterrupt`` included — the temporary file is removed and the target
+is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import secrets
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, Literal, overload
+
+#: Paths written in place whatever they are: the kernel's files and this process's streams.
+DIRECT_PREFIXES = ("/dev/", "/proc/")
+
+
+@overload
+def atomic_write(
+    target: str | Path, mode: Literal["wb"] = ..., *, durable: bool = ...
+) -> contextlib.AbstractContextManager[IO[bytes]]: ...
+@overload
+def atomic_write(
+    target: str | Path, mode: Literal["w"], *, durable: bool = ..., encoding: str = ...
+) -> contextlib.AbstractContextManager[IO[str]]: ...
+def atomic_write(
+    target: str | Path, mode: str = "wb", *, durable: bool = True, encoding: str = "utf-8"
+) -> contextlib.AbstractContextManager[IO[Any]]:
+    """A file object whose content becomes ``target`` when the ``with`` block ends without error.
+
+    ``mode`` is ``"wb"`` or ``"w"`` (text in ``encoding``). ``durable=False`` skips the fsyncs,
+    for scratch files that a crash makes worthless anyway (build shards).
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_write writes in mode 'wb' or 'w', not {mode!r}")
+    return _atomic_write(target, binary=mode == "wb", durable=durable, encoding=encoding)
+
+
+@contextlib.contextmanager
+def _atomic_write(
+    target: str | Path, *, binary: bool, durable: bool, encoding: str
+) -> Iterator[IO[Any]]:
+    if str(target) == "-":
+        stream: IO[Any] = sys.stdout.buffer if binary else sys.stdout
+        yield stream
+        stream.flush()
+        return
+    path = Path(target)
+    kind = _kind(path)
+    if kind == "directory":
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if kind == "direct":
+        with open(path, "wb" if binary else "w", encoding=None if binary else encoding) as fh:
+            yield fh
+        return
+    final = Path(os.path.realpath(path)) if path.is_symlink() else path
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        keep = stat.S_IMODE(final.stat().st_mode)
+    except FileNotFoundError:
+        keep = None
+    fd, tmp = _create_beside(final)
+    try:
+        raw = os.fdopen(fd, "wb")
+        with raw:
+            if keep is not None:
+                os.fchmod(raw.fileno(), keep)
+            if binary:
+                yield raw
+            else:
+                text = io.TextIOWrapper(raw, encoding=encoding)
+                yield text
+                text.flush()
+                text.detach()
+            raw.flush()
+            if durable:
+                os.fsync(raw.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if durable:
+        _sync_dir(final.parent)
+
+
+def _kind(path: Path) -> Literal["file", "direct", "directory"]:
+    """How ``path`` is written: replaced atomically, written in place, or refused."""
+    if str(path).startswith(DIRECT_PREFIXES):
+        return "direct"
+    try:
+        mode = path.stat().st_mode  # follows a symbolic link
+    except FileNotFoundError:
+        return "file"  # nothing there yet (or a dangling link: its target is created)
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "file" if stat.S_ISREG(mode) else "direct"
+
+
+def _create_beside(path: Path) -> tuple[int, str]:
+    """A new, empty temporary file in ``path``'s directory, created with mode 0o666 so that the
+    kernel applies the umask (``mkstemp`` would make it 0o600)."""
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
+
+
+def _sync_dir(directory: Path) -> None:
+    """Make the rename itself durable; not every file system lets a directory be synced."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
