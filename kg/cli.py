@@ -38,6 +38,12 @@ base_iri_option = click.option(
     default=None,
     help=f"Base of every IRI kg mints [default: $KG_BASE_IRI or {DEFAULT_BASE_IRI}].",
 )
+force_base_iri_option = click.option(
+    "--force-base-iri",
+    is_flag=True,
+    help="Build under the base IRI given even when the store's IRIs were minted under another "
+    "(refused otherwise, exit code 2: two IRI spaces would mix in one store).",
+)
 
 
 def retry_options(*, timeout: float, faults: str, wait: str) -> Callable[[F], F]:
@@ -152,6 +158,7 @@ def main(verbose: int, quiet: bool, debug: bool) -> None:
 @click.option(
     "--force", is_flag=True, help="Apply files again that the store records as applied."
 )
+@force_base_iri_option
 @handle_errors
 def build(
     inputs: tuple[Path, ...],
@@ -165,6 +172,7 @@ def build(
     scheduler: str | None = None,
     shard_dir: Path | None = None,
     force: bool = False,
+    force_base_iri: bool = False,
 ) -> None:
     """Parse PubMed records (XML, MEDLINE text, page text; gzip or not) into the store.
 
@@ -204,6 +212,8 @@ def build(
             runner = LocalRunner(n)
     if not force:  # before the store is opened: a refusal leaves it untouched and unlocked
         check_update_order(files, read_applied(settings.store))
+    if not force_base_iri:  # before the store is opened for writing, as above
+        _check_base_iri(settings)
     store = KgStore(settings.store)
     checker = None
     if validate_graphs:
@@ -250,6 +260,15 @@ def build(
         sys.exit(3)
     if faults:
         sys.exit(1)
+
+
+def _check_base_iri(settings: Settings) -> None:
+    """Refuse (exit code 2) a base IRI other than the one the existing store's IRIs use."""
+    from kg.rdf.metadata import check_base_iri
+    from kg.store import KgStore
+
+    if (settings.store / "CURRENT").exists():  # read-only: a refusal leaves no lock behind
+        check_base_iri(KgStore(settings.store, read_only=True).store, settings.base_iri)
 
 
 def _echo_some(items: list[Any], *, limit: int = 20) -> None:
@@ -518,6 +537,7 @@ def _list_questions(queries: dict[str, Any]) -> str:
 )
 @store_option
 @base_iri_option
+@force_base_iri_option
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 10_000),
@@ -562,6 +582,7 @@ def fetch(
     do_build: bool,
     store_path: Path | None,
     base_iri: str | None,
+    force_base_iri: bool,
     batch_size: int,
     cache_dir: Path | None,
     offline: bool,
@@ -645,6 +666,8 @@ def fetch(
 
             settings = Settings.from_env(base_iri=base_iri, store=store_path)
             xml_path = Path(output) if output else None
+            if not force_base_iri:
+                _check_base_iri(settings)
             store = KgStore(settings.store)
             report = kg_fetch.fetch_and_build(
                 client, ids, store=store, settings=settings, xml_path=xml_path, **options

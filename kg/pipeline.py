@@ -172,17 +172,23 @@ def build(
         deletions=report.deletions,
         problems=len(report.problems) + len(report.failed_files),
     )
-    # The metadata graph counts itself: write it once to learn its size, then for real.
+    # The metadata graph counts itself: write it once to learn its size, then for real. It
+    # keeps the earlier builds and sources the store's metadata graph held (``previous``).
     meta = iris.metadata_graph()
+    previous = store.graph_quads(meta)
     store.remove_graph(meta)
     base = len(store)
     draft = metadata_quads(
-        iris=iris, stats=DatasetStats(base, report.graphs, report.graphs), build=info
+        iris=iris,
+        stats=DatasetStats(base, report.graphs, report.graphs),
+        build=info,
+        previous=previous,
     )
     final = metadata_quads(
         iris=iris,
         stats=DatasetStats(base + len(draft), report.graphs, report.graphs + 1),
         build=info,
+        previous=previous,
     )
     store.replace_graphs({meta: final})
     store.flush()

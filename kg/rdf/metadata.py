@@ -1,12 +1,20 @@
-"""The metadata graph: the dataset (VoID/DCAT) and the build that made it (PROV)."""
+"""The metadata graph: the dataset (VoID/DCAT) and the builds that made it (PROV).
+
+A store grows by incremental builds, so the graph describes all of them: each build rewrites
+the dataset's description (counts of the whole store, the newest build time) and adds its own
+activity and source files to those the graph held before. Every file ever applied stays a
+``dcterms:source`` of the dataset, and every build a ``prov:Activity`` that generated it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pyoxigraph import Literal, NamedNode, Quad
+from pyoxigraph import Literal, NamedNode, Quad, Store
 
+from kg.errors import UsageError
 from kg.rdf.iris import Iris
 from kg.rdf.namespaces import DCAT, DCTERMS, KG, PREFIXES, PROV, RDF, RDFS, SCHEMA, VOID, XSD
 
@@ -44,7 +52,20 @@ def _int(n: int) -> Literal:
     return Literal(str(n), datatype=XSD.integer)
 
 
-def metadata_quads(*, iris: Iris, stats: DatasetStats, build: BuildInfo) -> list[Quad]:
+#: What the dataset's description keeps from earlier builds: the links to them and their sources.
+_ACCUMULATED = frozenset({PROV.wasGeneratedBy, DCTERMS.source})
+
+
+def metadata_quads(
+    *, iris: Iris, stats: DatasetStats, build: BuildInfo, previous: Iterable[Quad] = ()
+) -> list[Quad]:
+    """The metadata graph after ``build``: the dataset, this build, and ``previous``'s builds.
+
+    ``previous`` is the metadata graph as the store held it before this build (empty for a
+    new store). Its earlier builds and source files are kept; what it said of the dataset
+    itself (counts, time) is replaced, and a build run again on the same files replaces its
+    own earlier activity. ``stats`` count the whole store.
+    """
     g = iris.metadata_graph()
     d = iris.dataset()
     key = "-".join(s.sha256[:12] for s in build.sources)[:64] or "empty"
@@ -85,4 +106,35 @@ def metadata_quads(*, iris: Iris, stats: DatasetStats, build: BuildInfo) -> list
             Quad(s, KG.sha256, Literal(src.sha256), g),
             Quad(s, KG.byteSize, _int(src.size), g),
         ]
+    seen = set(quads)
+    for q in previous:
+        if q.subject == b or (q.subject == d and q.predicate not in _ACCUMULATED):
+            continue  # this build's earlier run, and the old description of the dataset
+        q = Quad(q.subject, q.predicate, q.object, g)
+        if q not in seen:
+            seen.add(q)
+            quads.append(q)
     return quads
+
+
+def uri_spaces(metadata: Iterable[Quad]) -> set[str]:
+    """The base IRIs a store's metadata says its IRIs were minted under (``void:uriSpace``)."""
+    return {
+        q.object.value
+        for q in metadata
+        if q.predicate == VOID.uriSpace and isinstance(q.object, Literal)
+    }
+
+
+def check_base_iri(store: Store, base_iri: str) -> None:
+    """Refuse to build into ``store`` under ``base_iri`` when its IRIs were minted under another
+    base: the two IRI spaces would mix in one dataset. Raises :class:`UsageError` naming both
+    (``kg build --force-base-iri`` skips this)."""
+    found = uri_spaces(store.quads_for_pattern(None, VOID.uriSpace, None, None))
+    if found and base_iri not in found:
+        held = ", ".join(f"<{b}>" for b in sorted(found))
+        raise UsageError(
+            f"the store's IRIs are minted under {held}, not <{base_iri}>: building with this "
+            "base IRI would mix two IRI spaces in one store. Give the store's base IRI "
+            "(--base-iri or $KG_BASE_IRI), or --force-base-iri to mix them anyway"
+        )
