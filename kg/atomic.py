@@ -9,9 +9,10 @@ the E-utilities cache and build shards. What it does with each kind of target:
   permission bits; a new one gets the user's umask (``0o666 & ~umask``, as ``open`` gives);
 - a symbolic link is followed on purpose: the file it points to is replaced as above and the
   link stays a link (a dangling link creates its target, as the shell's ``>`` does);
-- a character or block device, a FIFO, or anything under ``/dev/`` or ``/proc/`` (``/dev/null``,
-  ``/dev/stdout``, a named pipe a reader waits on) is opened and written directly: it cannot be
-  replaced by renaming, and must not be;
+- a character or block device, a FIFO, or a name for an open file (``/proc/…``, ``/dev/fd/N``,
+  ``/dev/stdout`` — links into ``/proc``) is opened and written directly: ``/dev/null`` or a
+  named pipe a reader waits on cannot be replaced by renaming, and ``/dev/stdout`` redirected to
+  a file (``>>`` included) must write into that open file, not replace it;
 - a directory is refused (``IsADirectoryError``);
 - ``-`` is standard output.
 
@@ -32,8 +33,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal, overload
 
-#: Paths written in place whatever they are: the kernel's files and this process's streams.
-DIRECT_PREFIXES = ("/dev/", "/proc/")
+#: Symbolic-link hops followed when looking for a link into /proc.
+_MAX_HOPS = 40
 
 
 @overload
@@ -71,8 +72,20 @@ def _atomic_write(
     if kind == "directory":
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if kind == "direct":
-        with open(path, "wb" if binary else "w", encoding=None if binary else encoding) as fh:
-            yield fh
+        own = _own_stream(path)
+        if own is not None:  # /dev/stdout and the like: write where the stream is (``>>`` too)
+            own.flush()
+            opened: IO[Any] = os.fdopen(os.dup(own.fileno()), "wb")
+        else:
+            opened = open(path, "wb")  # noqa: SIM115  (closed below)
+        with opened as raw:
+            if binary:
+                yield raw
+            else:
+                text = io.TextIOWrapper(raw, encoding=encoding)
+                yield text
+                text.flush()
+                text.detach()
         return
     final = Path(os.path.realpath(path)) if path.is_symlink() else path
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +120,7 @@ def _atomic_write(
 
 def _kind(path: Path) -> Literal["file", "direct", "directory"]:
     """How ``path`` is written: replaced atomically, written in place, or refused."""
-    if str(path).startswith(DIRECT_PREFIXES):
+    if _names_an_open_file(path):
         return "direct"
     try:
         mode = path.stat().st_mode  # follows a symbolic link
@@ -116,6 +129,33 @@ def _kind(path: Path) -> Literal["file", "direct", "directory"]:
     if stat.S_ISDIR(mode):
         return "directory"
     return "file" if stat.S_ISREG(mode) else "direct"
+
+
+def _names_an_open_file(path: Path) -> bool:
+    """Whether ``path`` is (or links to) one of /proc's names for an open file."""
+    for _ in range(_MAX_HOPS):
+        try:
+            if os.path.realpath(path.parent).startswith("/proc/") or str(path).startswith("/proc/"):
+                return True
+            if not path.is_symlink():
+                return False
+            path = path.parent / os.readlink(path)
+        except OSError:
+            return False
+    return False
+
+
+def _own_stream(path: Path) -> IO[Any] | None:
+    """This process's standard output or error when ``path`` names it (through /proc)."""
+    if not _names_an_open_file(path):
+        return None
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if os.path.samestat(os.stat(path), os.fstat(stream.fileno())):
+                return stream
+        except (OSError, ValueError, AttributeError):  # no such stream, or not a real file
+            continue
+    return None
 
 
 def _create_beside(path: Path) -> tuple[int, str]:

@@ -224,6 +224,22 @@ def test_export_to_a_fifo(store: Path, tmp_path: Path) -> None:
     assert got == [regular.read_bytes()] and got[0].count(b"\n") > 100
 
 
+def test_export_to_dev_stdout_appends_to_the_open_file(store: Path, tmp_path: Path) -> None:
+    """``-o /dev/stdout >> file`` writes into the file the shell opened, never replaces it."""
+    log = tmp_path / "log.nq"
+    log.write_bytes(b"# before\n")
+    with log.open("ab") as out:
+        result = subprocess.run(
+            [sys.executable, "-m", "kg", "export", "--store", str(store), "-o", "/dev/stdout",
+             "--format", "nq"],
+            stdout=out, stderr=subprocess.PIPE, text=True, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = log.read_bytes()
+    assert data.startswith(b"# before\n<") and data.count(b"\n") > 100
+    assert leftovers(tmp_path) == []
+
+
 def test_export_through_a_symlink_keeps_link_and_mode(
     store: Path, tmp_path: Path, umask_022: None
 ) -> None:
