@@ -391,6 +391,7 @@ class MeshTable:
             pass
         index = self._matcher()
         key = normalize(phrase)
+        ui: str | None
         if _written_in_caps(phrase) and key in index.lookup_caps:
             ui = index.lookup_caps[key]
         else:
