@@ -1,13 +1,15 @@
 """Retrain every learned part of kg from the annotated corpora: one command, same bytes.
 
-    python scripts/train_models.py [--corpora DIR] [--only tagger|sample|findings]
+    python scripts/train_models.py [--corpora DIR] [--only tagger|sample|findings|indexer]
 
 Writes into ``kg/data/``: the span tagger (``tagger/``: one CRF per task and ``manifest.json``),
 the sample-size chooser (``sample_size.*``) and the finding-direction classifier
-(``findings.*``), each with the checksum its loader verifies and its dev-split figures. Training
+(``findings.*``) and the MeSH condition indexer (``mesh-indexer.*``, which also reads the shared
+PubMed XML records, dev PMIDs left out), each with the checksum its loader verifies and its
+dev-split figures. Training
 never sees the dev split (:func:`kg.extract.train.corpora.is_dev`); nothing is random (L-BFGS is
 deterministic and every split hashes the PMID), so a rerun on the same data gives the same bytes.
-About 15 minutes on one core.
+About 25 minutes on one core.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from kg.extract.train import corpora  # noqa: E402
 from kg.extract.train import findings as train_findings  # noqa: E402
+from kg.extract.train import indexing as train_indexing  # noqa: E402
 from kg.extract.train import sample as train_sample  # noqa: E402
 from kg.extract.train import tagger as train_tagger  # noqa: E402
 
 DATA = ROOT / "kg" / "data"
-PARTS = ("tagger", "sample", "findings")
+PARTS = ("tagger", "sample", "findings", "indexer")
 
 
 def main() -> int:
@@ -56,6 +59,8 @@ def main() -> int:
         report["sample"] = train_sample.train(args.corpora, args.out / "sample_size.crfsuite")
     if "findings" in parts:
         report["findings"] = train_findings.train(args.corpora, args.out)
+    if "indexer" in parts:
+        report["indexer"] = train_indexing.train(args.out, corpora_dir=args.corpora)
     print(json.dumps(report, indent=1, default=str))
     return 0
 

@@ -11,16 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from kg.extract import comparisons, sample
+from kg.extract import comparisons, indexing, sample
 from kg.extract import numbers as num
 from kg.extract.grounding import (
     GIVEN,
     INTERVENTION,
     candidates,
-    cues,
     grounded,
     mentions,
-    study_conditions,
 )
 from kg.extract.text import METHODS, OBJECTIVE, RESULTS, Sentence
 from kg.mesh import MeshTable
@@ -230,9 +228,9 @@ def conditions(
     participants: Sequence[Span] = (),
 ) -> tuple[Condition, ...]:
     """The study's conditions: from indexing (qualifier drug therapy/therapy) confirmed by MeSH
-    disease terms of the title and objective/methods; without indexing, the disease terms the
-    title, objective and participants name (:mod:`kg.extract.grounding`), terms inside the
-    tagged ``participants`` spans first."""
+    disease terms of the title and objective/methods; without indexing, the disease headings
+    the learned indexer gives the text (:mod:`kg.extract.indexing`), terms inside the tagged
+    ``participants`` spans first."""
     if not article.mesh_headings:
         return _text_conditions(article, sentences, abbreviations, mesh, participants)
     by_ui: dict[str, Condition] = {}
@@ -276,27 +274,33 @@ def _text_conditions(
     mesh: MeshTable,
     participants: Sequence[Span],
 ) -> tuple[Condition, ...]:
-    """Conditions from the text alone: terms named, and the headings NLM gives such terms."""
-    found = mentions(
+    """Conditions from the text alone: the disease headings the learned indexer
+    (:mod:`kg.extract.indexing`) gives the title and abstract. A heading the text names carries
+    the span of its words (``rule:mesh-text``/``rule:mesh-title``); one it does not name (NLM's
+    heading for the terms and words of such abstracts) says the model found it, with the span of
+    the term that proposed it when there is one."""
+    observed = indexing.observe(
         title=article.title,
         sentences=sentences,
         abbreviations=abbreviations,
         mesh=mesh,
-        trees=CONDITION_TREES,
         participants=participants,
     )
-    found += cues(title=article.title, sentences=sentences)
-    chosen = study_conditions(candidates(found, mesh=mesh))
+    chosen = indexing.index(observed, mesh=mesh)
     if participants:  # terms inside the tagged participants phrase first
-        chosen.sort(key=lambda pair: not _inside(pair[1].first.span, participants))
+        chosen.sort(key=lambda found: not (
+            found.mention is not None and _inside(found.mention.first.span, participants)
+        ))
+    found_by = indexing.load().found_by
     out = []
-    for ui, c in chosen:
-        if ui == c.ui:
-            out.append(Condition(text=c.first.text, mesh=ui, found_by=(_text_rule(c.first.span),),
+    for found in chosen:
+        c = found.mention
+        if found.named and c is not None:
+            out.append(Condition(text=c.first.text, mesh=found.ui, found_by=(_text_rule(c.first.span),),
                                  span=c.first.span))
-        else:  # NLM's heading for what the text names ("autism" → Autistic Disorder)
-            out.append(Condition(text=mesh.label(ui) or c.first.text, mesh=ui,
-                                 found_by=("rule:mesh-grounding",), span=c.first.span))
+        else:
+            out.append(Condition(text=mesh.label(found.ui) or found.ui, mesh=found.ui,
+                                 found_by=(found_by,), span=c.first.span if c else None))
     return tuple(out)
 
 
