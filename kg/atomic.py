@@ -78,14 +78,8 @@ def _atomic_write(
             opened: IO[Any] = os.fdopen(os.dup(own.fileno()), "wb")
         else:
             opened = open(path, "wb")  # noqa: SIM115  (closed below)
-        with opened as raw:
-            if binary:
-                yield raw
-            else:
-                text = io.TextIOWrapper(raw, encoding=encoding)
-                yield text
-                text.flush()
-                text.detach()
+        with opened as raw, _stream(raw, binary=binary, encoding=encoding) as out:
+            yield out
         return
     final = Path(os.path.realpath(path)) if path.is_symlink() else path
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -99,13 +93,8 @@ def _atomic_write(
         with raw:
             if keep is not None:
                 os.fchmod(raw.fileno(), keep)
-            if binary:
-                yield raw
-            else:
-                text = io.TextIOWrapper(raw, encoding=encoding)
-                yield text
-                text.flush()
-                text.detach()
+            with _stream(raw, binary=binary, encoding=encoding) as out:
+                yield out
             raw.flush()
             if durable:
                 os.fsync(raw.fileno())
@@ -116,6 +105,19 @@ def _atomic_write(
         raise
     if durable:
         _sync_dir(final.parent)
+
+
+@contextlib.contextmanager
+def _stream(raw: IO[bytes], *, binary: bool, encoding: str) -> Iterator[IO[Any]]:
+    """``raw`` itself, or a text layer over it that is flushed and taken off (leaving ``raw``
+    open) once the caller is done; after an exception nothing more is written."""
+    if binary:
+        yield raw
+        return
+    text = io.TextIOWrapper(raw, encoding=encoding)
+    yield text
+    text.flush()
+    text.detach()
 
 
 def _kind(path: Path) -> Literal["file", "direct", "directory"]:
