@@ -14,7 +14,7 @@ from typing import IO, Any, Protocol, cast
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store
 
 from kg.atomic import atomic_write
-from kg.errors import StoreError
+from kg.errors import StoreError, one_line
 
 #: The record of the input files applied to a store, kept inside the store's directory so that
 #: it goes (and is deleted) with the store it describes.
@@ -51,6 +51,12 @@ class KgStore:
                 self.store = Store(str(path))
         except OSError as exc:
             raise StoreError(f"cannot open the store: {exc}", source=str(path)) from exc
+        except RuntimeError as exc:  # RocksDB's "Corruption: …", "Invalid argument: …"
+            raise StoreError(
+                f"not a readable Oxigraph store ({one_line(str(exc))}); "
+                "rebuild it, or restore a copy",
+                source=str(path),
+            ) from exc
 
     def replace_graphs(self, graphs: dict[NamedNode, list[Quad]]) -> None:
         """Make each named graph hold exactly its quads (an upsert per article)."""

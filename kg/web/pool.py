@@ -45,7 +45,7 @@ def _answer_tasks(conn: Connection, store_path: str, base_iri: str | None, max_b
 
     try:
         store = Store.read_only(store_path)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # RuntimeError: RocksDB's "Corruption: …"
         conn.send(f"cannot open the store {store_path}: {exc}")
         return
     conn.send(_READY)
