@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import shutil
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -906,9 +907,27 @@ def serve(
             cache_size=cache_size,
         )
     )
-    where = f"http://{host}:{port}/"
+    sock = _listen(host, port)  # bound before "serving … on" is said, and port 0 made real
+    bound = sock.getsockname()[1]
+    where = f"http://[{host}]:{bound}/" if ":" in host else f"http://{host}:{bound}/"
     click.echo(f"kg: serving {settings.store} as {settings.base_iri} on {where}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host``:``port``; one line (exit 3) when it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise KgError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 # --- kg validate: SHACL shapes as a data-quality gate ------------------------------------------

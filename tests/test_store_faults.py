@@ -1,4 +1,4 @@
-"""A store damaged outside kg: every command that opens it says so in one line, exit 3."""
+"""Faults around the store and the server: each is one line and exit 3, never a traceback."""
 
 from __future__ import annotations
 
@@ -54,3 +54,16 @@ def test_junk_current_file_is_one_line_and_exit_3(built: Path, tmp_path: Path, c
     assert str(store) in lines[0] and "not a readable Oxigraph store" in lines[0]
     assert "Corruption" in lines[0]
     assert not (tmp_path / "dump.nq").exists()  # nothing half-written
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_says_nothing_of_serving(built: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = kg("serve", "--store", str(built), "--port", str(port))
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert lines == [f"kg: error: cannot listen on 127.0.0.1:{port}: Address already in use"]
