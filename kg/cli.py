@@ -25,7 +25,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = """\b
 Exit codes: 0 success, 1 data does not conform, 2 usage error,
-3 failure (bad input, I/O) with a one-line message."""
+3 failure (bad input, I/O) with a one-line message, 130 interrupted (Ctrl-C)."""
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 store_option = click.option(
     "--store",
@@ -93,6 +94,11 @@ def handle_errors(func: F) -> F:
                 raise
             click.echo(f"kg: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            click.echo("kg: interrupted", err=True)
+            sys.exit(INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
 

@@ -23,6 +23,7 @@ import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -341,7 +342,9 @@ class LocalRunner:
             ctx = server
         else:
             ctx = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=ctx, initializer=_leave_sigint
+        )
         try:
             yield from _in_order(
                 paths,
@@ -353,6 +356,12 @@ class LocalRunner:
             )
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _leave_sigint() -> None:
+    """Workers leave Ctrl-C to kg's own process, which stops the pool and says so in one line
+    (each worker's KeyboardInterrupt printed its traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _start_forkserver() -> None:

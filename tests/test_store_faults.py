@@ -1,4 +1,4 @@
-"""Faults around the store and the server: each is one line and exit 3, never a traceback."""
+"""Faults around the store, the server and an interrupted build: one line and an exit code, never a traceback."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,36 @@ def test_serve_on_a_port_in_use_is_one_line_and_says_nothing_of_serving(built: P
     assert done.returncode == 3, (done.stdout, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert lines == [f"kg: error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+def _articles(dump: Path) -> set[str]:
+    """The dump's quads but the metadata graph's (which records each build, with its time)."""
+    return {q for q in dump.read_text(encoding="utf-8").splitlines() if not q.endswith("graph/metadata> .")}
+
+
+def test_ctrl_c_during_a_build_is_one_line_exit_130_and_a_rerun_finishes_it(tmp_path: Path) -> None:
+    import signal
+
+    inputs = tmp_path / "in"
+    for copy in "abc":  # the same records three times over: a build long enough to interrupt
+        shutil.copytree(ROOT / "tests" / "data" / "xml", inputs / copy)
+    store = tmp_path / "store"
+    args = [sys.executable, "-m", "kg", "build", "-r", str(inputs), "--store", str(store)]
+    process = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
+    time.sleep(4)
+    assert process.poll() is None, "the build ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines() == ["kg: interrupted"]  # no worker's traceback
+    assert not list(tmp_path.rglob(".kg-shards-*"))
+    again = kg("build", "-r", str(inputs), "--store", str(store), timeout=300)
+    assert again.returncode == 0, again.stderr
+    clean = tmp_path / "clean"
+    assert kg("build", "-r", str(inputs), "--store", str(clean), timeout=300).returncode == 0
+    for s in (store, clean):
+        assert kg("export", "--store", str(s), "-o", str(s) + ".nq").returncode == 0
+    assert _articles(Path(str(store) + ".nq")) == _articles(Path(str(clean) + ".nq"))
