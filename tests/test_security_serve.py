@@ -7,16 +7,13 @@ Chromium), and control characters never reach a page raw nor make XML ill-formed
 from __future__ import annotations
 
 import http.server
-import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import threading
-import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote
@@ -75,14 +72,10 @@ def listener() -> Iterator[tuple[str, list[str]]]:
         server.server_close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, kg_serve: Callable[..., AbstractContextManager[str]]
+) -> Iterator[str]:
     """``kg serve`` over the seed's store plus two hostile resources: a label full of control
     characters, and a link to a ``javascript:`` IRI."""
     store = tmp_path_factory.mktemp("serve-security") / "store"
@@ -109,33 +102,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     raw.flush()
     del raw
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kg", "serve", "--store", str(store), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "KG_BASE_IRI": BASE},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{url}/sparql", headers={"Accept": "text/turtle"}, timeout=2)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    err = process.stderr.read().decode() if process.stderr else ""
-                    pytest.fail(f"kg serve did not start: {err}")
-                time.sleep(0.1)
+    with kg_serve(store) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _sparql(server: str, query: str, how: str, accept: str) -> requests.Response:

@@ -9,12 +9,11 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -47,12 +46,6 @@ TIMEOUT_S = 1.5
 MAX_RESULT_MB = 0.05  # 52 kB: a SELECT of every triple is larger
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = tmp_path_factory.mktemp("serve") / "store"
@@ -64,50 +57,14 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(store_dir: Path) -> Iterator[str]:
+def server(store_dir: Path, kg_serve: Callable[..., AbstractContextManager[str]]) -> Iterator[str]:
     """``kg serve`` in a subprocess; its URL once it answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kg",
-            "serve",
-            "--store",
-            str(store_dir),
-            "--port",
-            str(port),
-            "--query-timeout",
-            str(TIMEOUT_S),
-            "--max-result-mb",
-            str(MAX_RESULT_MB),
-            "--query-workers",
-            "2",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "KG_BASE_IRI": BASE},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{url}/sparql", headers={"Accept": "text/turtle"}, timeout=2)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    err = process.stderr.read().decode() if process.stderr else ""
-                    pytest.fail(f"kg serve did not start: {err}")
-                time.sleep(0.1)
+    options = (
+        "--query-timeout", str(TIMEOUT_S), "--max-result-mb", str(MAX_RESULT_MB),
+        "--query-workers", "2",
+    )  # fmt: skip
+    with kg_serve(store_dir, *options) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def wrapper(server: str, query: str, fmt: str, *, method: str | None = None) -> SPARQLWrapper:

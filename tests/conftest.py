@@ -1,0 +1,62 @@
+"""Fixtures more than one test file uses."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pytest
+import requests
+
+BASE = "https://w3id.org/kg/id/"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _serving(store: Path, *options: str) -> Iterator[str]:
+    """``kg serve --store STORE OPTIONS…`` in a subprocess; its URL once it answers."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg", "serve", "--store", str(store), "--port", str(port), *options],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "KG_BASE_IRI": BASE},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{url}/sparql", headers={"Accept": "text/turtle"}, timeout=2)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    err = process.stderr.read().decode() if process.stderr else ""
+                    pytest.fail(f"kg serve did not start: {err}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def kg_serve() -> Callable[..., AbstractContextManager[str]]:
+    """``with kg_serve(store, *options) as url:`` a real ``kg serve`` on 127.0.0.1."""
+    return _serving
