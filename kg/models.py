@@ -21,11 +21,19 @@ class AbstractSection:
 
 @dataclass(frozen=True, slots=True)
 class Journal:
+    """A journal as the record names it.
+
+    ``iso_abbreviation`` is the ISO 4 abbreviation ("Restor. Neurol. Neurosci.", XML only);
+    ``medline_ta`` NLM's own title abbreviation ("Restor Neurol Neurosci": ``MedlineTA`` in
+    XML, ``TA`` in MEDLINE text).
+    """
+
     title: str | None = None
     iso_abbreviation: str | None = None
     issn: str | None = None
     issn_type: str | None = None  # "Print" / "Electronic"
     nlm_id: str | None = None
+    medline_ta: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +111,19 @@ class Chemical:
 
 
 @dataclass(frozen=True, slots=True)
+class SupplementaryConcept:
+    """A MeSH supplementary concept the record is indexed with (``SupplMeshName``).
+
+    Drug protocols, rare diseases, organisms: "IFL protocol" (C480833, ``kind`` "Protocol").
+    MEDLINE text gives the name only; ``ui`` and ``kind`` are then ``None``.
+    """
+
+    name: str
+    ui: str | None = None
+    kind: str | None = None  # "Protocol", "Disease", "Organism", "Chemical", …
+
+
+@dataclass(frozen=True, slots=True)
 class Keyword:
     text: str
     major_topic: bool = False
@@ -176,6 +197,7 @@ class Article:
     publication_types: tuple[PublicationType, ...] = ()
     mesh_headings: tuple[MeshHeading, ...] = ()
     chemicals: tuple[Chemical, ...] = ()
+    supplementary_concepts: tuple[SupplementaryConcept, ...] = ()
     keywords: tuple[Keyword, ...] = ()
     grants: tuple[Grant, ...] = ()
     comments_corrections: tuple[CommentCorrection, ...] = ()
@@ -454,4 +476,5 @@ __all__ = [
     "RelatedArticle",
     "Span",
     "Summary",
+    "SupplementaryConcept",
 ]

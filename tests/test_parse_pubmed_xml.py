@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.models import Article, Deletion, Problem
+from kg.models import Article, Deletion, Problem, PubDate, SupplementaryConcept
 from kg.parse.pubmed_xml import iter_records
 from kg.sources.files import open_binary
 
@@ -241,3 +241,67 @@ def test_whole_shared_corpus_against_independent_count() -> None:
     assert dels == 601
     # 3,142 PubmedArticle (299 complete ones in the truncated file), 8 books, 604 legacy citations
     assert arts == 3754
+
+
+# --- fields once lost (compared with pubmed_parser and Biopython, record by record) ----------
+
+
+def test_legacy_citation_pmc_id_from_other_id() -> None:
+    """MedlineCitationSet records have no PubmedData: their PMC id is an NLM OtherID."""
+    recs = records("medline16n0902_excerpt.xml")
+    # each also has an NIHMS manuscript id first, which is not a PMC id
+    assert [(a.pmid, a.pmc) for a in recs if isinstance(a, Article)] == [
+        ("17942999", "PMC4380289"),
+        ("18621939", "PMC4631030"),
+        ("19602546", None),
+        ("19302341", "PMC3594776"),
+        ("19368899", None),
+    ]
+
+
+def test_medline_date_with_the_year_last() -> None:
+    (a,) = records("28098468_winter.xml")
+    assert a.pub_date == PubDate(year=2016, text="Winter 2016")
+
+
+def test_supplementary_concepts_are_read() -> None:
+    (a,) = records("22202258_suppl_mesh.xml")
+    assert a.supplementary_concepts == (
+        SupplementaryConcept(name="IFL protocol", ui="C480833", kind="Protocol"),
+    )
+    assert [c.name for c in a.chemicals] == ["Leucovorin", "Fluorouracil", "Camptothecin"]
+
+
+def test_journal_iso_and_nlm_abbreviations_kept_apart() -> None:
+    a = only(records("medline16n0902_excerpt.xml"), "17942999")
+    assert a.journal is not None
+    assert a.journal.iso_abbreviation == "Restor. Neurol. Neurosci."
+    assert a.journal.medline_ta == "Restor Neurol Neurosci"
+
+
+def test_mathml_without_its_tex_annotation_or_layout_spaces() -> None:
+    (a,) = records("42244242_mathml.xml")
+    assert "Sample sizes ranged from ≤ 10 to ≥ 130 dyads." in a.abstract_text
+    assert "$" not in a.abstract_text
+    b = only(records("biopython__pubmed6.xml"), "30108519")
+    assert "maximal oxygen uptake ( V.O2max ) 67.6" in b.abstract_text
+    assert "m a x" not in b.abstract_text
+
+
+def test_bold_labels_split_an_unlabelled_abstract() -> None:
+    """<b>Objective:</b> … <b>Method:</b> …: sections, as MEDLINE text of the record has them."""
+    a = only(records("Pubmed_Author_Ranking__pubmed_result.xml"), "30038950")
+    assert [s.label for s in a.abstract] == ["Objective", "Method", "Results", "Conclusion"]
+    assert a.abstract[0].text.startswith("To examine U.S. Chinese older women")
+    assert not any(s.text.startswith(":") for s in a.abstract)
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="needs ../shared/data")
+def test_legacy_file_pmc_ids_counted_independently() -> None:
+    """Every legacy record with an NLM OtherID PMC… has its PMC id (368 in medline16n0902)."""
+    path = SHARED / "xml" / "bulk" / "pubmed_parser__medline16n0902.xml.gz"
+    raw = gzip.decompress(path.read_bytes())
+    expected = len(re.findall(rb"<OtherID Source=\"NLM\">PMC\d+", raw))
+    with open_binary(path) as fh:
+        got = [r.pmc for r in iter_records(fh, source=path.name) if isinstance(r, Article)]
+    assert sum(p is not None for p in got) == expected == 368

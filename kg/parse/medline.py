@@ -37,9 +37,12 @@ from kg.models import (
     PubDate,
     PublicationType,
     Record,
+    SupplementaryConcept,
 )
+from kg.parse.limits import MAX_RECORD_BYTES, mib
 
 _BOM = b"\xef\xbb\xbf"
+_CHUNK = 1 << 16
 # A tag line: the tag left-justified in four columns, "-" in the fifth, then a space and the value.
 _TAG_LINE = re.compile(r"(?=.{4}-)([A-Z][A-Z0-9]{0,3}) *-(?: (.*))?$")
 #: The field NLM writes last in every record (the citation: "J Name. 2018 Aug;57(8):927-35.").
@@ -57,12 +60,19 @@ _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _ORCID = re.compile(r"(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dXx])")
 _ID_KIND = re.compile(r"(.*?)\s*\[([a-z-]+)\]")  # "10.1111/x [doi]"
 _ISSN = re.compile(r"(\S+)(?:\s*\(([^)]*)\))?")  # "1467-5463 (Print)"
-_REGISTRY = re.compile(r"(.*?) \((.*)\)")  # "EC 3.4.21.- (Plasmin)"
+# "0 (Immunoglobulins)", "Q573I9DVLP (Leucovorin)", "74469-00-4 (…)", "EC 3.4.21.- (Plasmin)"
+_REGISTRY = re.compile(r"(EC [0-9n.-]+|[0-9A-Z][0-9A-Z-]*) \((.*)\)")
 _CC_PMID = re.compile(r"\.?\s*PMID:\s*(\d+)\s*$")
 # A structured-abstract label: ALL-CAPS words (joined by spaces, "/", "&", ", ", "-") and ": ",
 # at the start of the abstract or after ". " / "? ".
 _ABSTRACT_LABEL = re.compile(
     r"(?:^|(?<=[.?] ))([A-Z][A-Z0-9]+(?:(?: | ?& ?|/|, |-)[A-Z][A-Z0-9]*)*): "
+)
+# A mixed-case label ("Background: ", "Study design: ", "Materials/Methods: ", "Level of
+# Evidence: "): one to five words, the first capitalised. Only read as labels when the abstract
+# itself starts with one, as structured abstracts written in mixed case do.
+_MIXED_LABEL = re.compile(
+    r"(?:^|(?<=[.?] ))([A-Z][a-z]+(?:(?: | ?& ?|/|, |-)[A-Za-z][a-z]*){0,4}): "
 )
 _SUFFIXES = frozenset({"Jr", "Sr", "2nd", "3rd", "4th", "5th", "II", "III", "IV", "V"})
 # Country names NLM writes at the end of a grant ("…/NHGRI NIH HHS/United States").
@@ -134,6 +144,13 @@ class _Field:
     tag: str
     value: str
     line: int
+    more: list[str] = field(default_factory=list)  # continuation lines, joined once at the end
+
+    def settle(self) -> None:
+        """Join the continuation lines to the value (once: joining each line would be O(n²))."""
+        if self.more:
+            self.value = " ".join([self.value, *self.more] if self.value else self.more)
+            self.more = []
 
 
 @dataclass(slots=True)
@@ -147,19 +164,29 @@ class _Block:
     bad_lines: int = 0
     pmid: str | None = None
     last_line: int = 0  # the record's last line so far
+    size: int = 0  # bytes of its lines
+    too_big: bool = False  # over the limit: its fields are no longer kept
 
 
-def iter_records(fh: BinaryIO, *, source: str) -> Iterator[Record]:
-    """Yield an Article (or a Problem) for each record of the MEDLINE text in ``fh``."""
+def iter_records(
+    fh: BinaryIO, *, source: str, max_record_bytes: int = MAX_RECORD_BYTES
+) -> Iterator[Record]:
+    """Yield an Article (or a Problem) for each record of the MEDLINE text in ``fh``.
+
+    A record over ``max_record_bytes`` (see :mod:`kg.parse.limits`) is read to its end without
+    being kept, and reported.
+    """
     block: _Block | None = None
     count = 0
+    lineno = 0
     ended = True  # the last line read ended with a line break
-    for lineno, raw in enumerate(fh, 1):
+    for raw, size in _lines(fh, max_record_bytes):
+        lineno += 1
         ended = raw.endswith(b"\n")
         line = _decode(raw)
         if not line.strip():
             if block is not None:
-                yield from _finish(block, source)
+                yield from _finish(block, source, max_record_bytes)
                 if block.number == 1 and block.pmid is None:
                     return
                 block = None
@@ -167,27 +194,33 @@ def iter_records(fh: BinaryIO, *, source: str) -> Iterator[Record]:
         tag_match = _TAG_LINE.match(line)
         if tag_match and tag_match.group(1) == "PMID" and block is not None and block.pmid:
             # A new record that was not preceded by a blank line.
-            yield from _finish(block, source)
+            yield from _finish(block, source, max_record_bytes)
             block = None
         if block is None:
             count += 1
             block = _Block(number=count, first_line=lineno)
         block.last_line = lineno
+        block.size += size
+        if block.size > max_record_bytes and not block.too_big:
+            block.too_big = True
+            block.fields = []  # let go of it: the record will be reported, not read
         if tag_match:
             tag, value = tag_match.group(1), (tag_match.group(2) or "").strip()
-            block.fields.append(_Field(tag, value, lineno))
             if tag == "PMID" and block.pmid is None:
                 block.pmid = value
-        elif line.startswith(" ") and block.fields:
-            last = block.fields[-1]
-            more = line.strip()
-            last.value = f"{last.value} {more}" if last.value else more
+            if not block.too_big:
+                block.fields.append(_Field(tag, value, lineno))
+        elif line.startswith(" ") and (block.fields or block.too_big):
+            if block.fields and not block.too_big:
+                block.fields[-1].more.append(line.strip())
         else:
             block.bad_lines += 1
             if block.bad_line is None:
                 block.bad_line = lineno
     if block is not None:
         final = block.fields[-1] if block.fields else None
+        if final is not None:
+            final.settle()
         if not ended and block.pmid and not (
             final is not None and final.tag == _LAST_TAG and final.value.endswith(".")
         ):
@@ -198,7 +231,24 @@ def iter_records(fh: BinaryIO, *, source: str) -> Iterator[Record]:
                 "record skipped",
             )
             return
-        yield from _finish(block, source)
+        yield from _finish(block, source, max_record_bytes)
+
+
+def _lines(fh: BinaryIO, limit: int) -> Iterator[tuple[bytes, int]]:
+    """Each line of ``fh`` and its length; a line longer than ``limit`` is cut there (its
+    record is over the limit anyway) and the rest of it read without being kept."""
+    while True:
+        raw = fh.readline(limit + 1)
+        if not raw:
+            return
+        size = len(raw)
+        if size > limit and not raw.endswith(b"\n"):
+            rest = raw
+            while rest and not rest.endswith(b"\n"):
+                rest = fh.readline(_CHUNK)
+                size += len(rest)
+            raw = raw[:limit] + (b"\n" if rest.endswith(b"\n") else b"")
+        yield raw, size
 
 
 def _decode(raw: bytes) -> str:
@@ -212,8 +262,19 @@ def _decode(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def _finish(block: _Block, source: str) -> Iterator[Record]:
+def _finish(block: _Block, source: str, limit: int) -> Iterator[Record]:
     """Turn a finished block into an Article, or a Problem when it cannot be read."""
+    if block.too_big:
+        name = f"PMID {block.pmid}" if block.pmid else f"record {block.number}"
+        yield Problem(
+            source=source,
+            where=f"{name}, line {block.first_line}",
+            message=f"record is over the {mib(limit)} limit of one record "
+            f"({mib(block.size)} to line {block.last_line}); skipped",
+        )
+        return
+    for f in block.fields:
+        f.settle()
     if block.pmid is None:
         if block.number == 1:
             yield Problem(
@@ -277,10 +338,10 @@ def _article(fields: list[_Field], pmid: str, source: str) -> Article:
     issn, issn_type = _issn(many.get("IS", ()))
     journal = Journal(
         title=one("JT"),
-        iso_abbreviation=one("TA"),
         issn=issn,
         issn_type=issn_type,
         nlm_id=one("JID"),
+        medline_ta=one("TA"),  # NLM's abbreviation; MEDLINE text has no ISO one
     )
     dep = one("DEP")
     return Article(
@@ -306,7 +367,8 @@ def _article(fields: list[_Field], pmid: str, source: str) -> Article:
         authors=_authors(fields),
         publication_types=tuple(PublicationType(name=v) for v in many.get("PT", ()) if v),
         mesh_headings=tuple(_mesh(v) for v in many.get("MH", ()) if v),
-        chemicals=tuple(_chemical(v) for v in many.get("RN", ()) if v),
+        chemicals=tuple(c for v in many.get("RN", ()) if v and (c := _chemical(v)) is not None),
+        supplementary_concepts=_concepts(many.get("RN", ()), many.get("NM", ())),
         keywords=_keywords(fields),
         grants=tuple(_grant(v) for v in many.get("GR", ()) if v),
         comments_corrections=tuple(
@@ -341,16 +403,21 @@ def _issn(values: Iterable[str]) -> tuple[str | None, str | None]:
 
 
 def _abstract(text: str | None) -> tuple[AbstractSection, ...]:
-    """Split a structured abstract at its ALL-CAPS labels; otherwise one unlabelled section.
+    """Split a structured abstract at its ALL-CAPS labels (or its mixed-case ones when the
+    abstract starts with one, as PubMed XML has them); otherwise one unlabelled section.
 
     >>> [(s.label, s.text) for s in _abstract("AIMS: To test. RESULTS: It works.")]
     [('AIMS', 'To test.'), ('RESULTS', 'It works.')]
-    >>> [(s.label, s.text) for s in _abstract("Background: mixed case stays whole.")]
-    [(None, 'Background: mixed case stays whole.')]
+    >>> [(s.label, s.text) for s in _abstract("Background: Mixed. Study design: Trial.")]
+    [('Background', 'Mixed.'), ('Study design', 'Trial.')]
+    >>> [(s.label, s.text) for s in _abstract("We did it. Results: mixed case in the middle.")]
+    [(None, 'We did it. Results: mixed case in the middle.')]
     """
     if not text:
         return ()
     marks = list(_ABSTRACT_LABEL.finditer(text))
+    if not marks and _MIXED_LABEL.match(text):
+        marks = list(_MIXED_LABEL.finditer(text))
     if not marks:
         return (AbstractSection(text=text),)
     sections = []
@@ -517,12 +584,26 @@ def _mesh(value: str) -> MeshHeading:
     )
 
 
-def _chemical(value: str) -> Chemical:
-    """``RN`` "0 (Immunoglobulins, Intravenous)" or "EC 3.4.21.- (Plasmin)"."""
+def _chemical(value: str) -> Chemical | None:
+    """``RN`` "0 (Immunoglobulins, Intravenous)" or "EC 3.4.21.- (Plasmin)"; None for a name
+    without a registry number, which is a supplementary concept (see :func:`_concepts`)."""
     m = _REGISTRY.fullmatch(value)
-    if m and m.group(1):
+    if m:
         return Chemical(name=m.group(2).strip(), registry_number=m.group(1).strip())
-    return Chemical(name=value)
+    return None
+
+
+def _concepts(rn: Iterable[str], nm: Iterable[str]) -> tuple[SupplementaryConcept, ...]:
+    """Supplementary concepts: ``NM`` lines, and ``RN`` lines that are a name alone.
+
+    PubMed prints a ``SupplMeshName`` (a protocol such as "IFL protocol", a rare disease) as an
+    ``RN`` line without a registry number; the XML of the same record says it is no chemical.
+
+    >>> _concepts(["Q573I9DVLP (Leucovorin)", "IFL protocol"], [])
+    (SupplementaryConcept(name='IFL protocol', ui=None, kind=None),)
+    """
+    names = [v for v in rn if v and not _REGISTRY.fullmatch(v)] + [v for v in nm if v]
+    return tuple(SupplementaryConcept(name=n) for n in dict.fromkeys(names))
 
 
 def _keywords(fields: list[_Field]) -> tuple[Keyword, ...]:
