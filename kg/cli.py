@@ -48,6 +48,20 @@ force_base_iri_option = click.option(
 )
 
 
+class ByteSize(click.ParamType):
+    """A size: 512MiB, 1GiB, 2G (units of 1024; a bare number is MiB)."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from kg.query import parse_size
+
+        try:
+            return value if isinstance(value, int) else parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 def retry_options(*, timeout: float, faults: str, wait: str) -> Callable[[F], F]:
     """--timeout, --retries and --backoff, for a command that talks HTTP."""
     options = (
@@ -405,6 +419,20 @@ def _progress(unit: str) -> _Progress:
     is_flag=True,
     help="Let SERVICE clauses fetch from the servers they name (refused otherwise, exit 3).",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds the query may run; it is then stopped (exit 3). 0: no limit.",
+)
+@click.option(
+    "--max-memory",
+    type=ByteSize(),
+    default="4GiB",
+    show_default=True,
+    help="Memory the query may hold (512MiB, 2GiB…); it is then stopped (exit 3). 0: no limit.",
+)
 @handle_errors
 def query(
     query: str | None,
@@ -417,6 +445,8 @@ def query(
     prefixes: bool,
     show: bool,
     allow_service: bool,
+    timeout: float,
+    max_memory: int,
 ) -> None:
     """Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE) over the store.
 
@@ -432,17 +462,11 @@ def query(
     "VALUES ?NAME { UNDEF }" line; free text is bound by substitution.
 
     kg sends no request on a query's behalf: a SERVICE clause is refused unless
-    --allow-service is given. Brackets may nest 256 levels deep.
+    --allow-service is given. Brackets may nest 256 levels deep. The query runs in a process
+    of its own, stopped past --timeout or --max-memory (exit 3).
     """
     from kg.queries import named_queries, named_query, parse_header
-    from kg.query import (
-        default_format,
-        on_query_stack,
-        prefixes_text,
-        prepare,
-        run_query,
-        write_result,
-    )
+    from kg.query import prefixes_text, prepare, run_limited
 
     if list_names or prefixes:
         click.echo(prefixes_text() if prefixes else _list_questions(named_queries()), nl=False)
@@ -468,12 +492,17 @@ def query(
     terminal = sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if terminal else None
 
-    def answer() -> None:  # pyoxigraph parses and evaluates here: on a deep stack
-        result = run_query(store, prepared, allow_service=allow_service)
-        chosen = fmt or default_format(result, terminal=terminal)
-        write_result(result, sys.stdout.buffer, fmt=chosen, width=width)
-
-    on_query_stack(answer)
+    run_limited(
+        prepared,
+        sys.stdout.buffer,
+        store=store,
+        fmt=fmt,
+        terminal=terminal,
+        width=width,
+        allow_service=allow_service,
+        timeout=timeout or None,
+        max_memory=max_memory or None,
+    )
     sys.stdout.buffer.flush()
 
 
@@ -859,6 +888,13 @@ def publish(
     help="Seconds a SPARQL query may run; its worker is then killed (503).",
 )
 @click.option(
+    "--query-memory",
+    type=ByteSize(),
+    default="1GiB",
+    show_default=True,
+    help="Memory one SPARQL query may hold (512MiB, 2GiB…); its worker is then killed (503).",
+)
+@click.option(
     "--max-result-mb",
     type=click.FloatRange(min=0, min_open=True),
     default=16.0,
@@ -886,6 +922,7 @@ def serve(
     host: str,
     port: int,
     query_timeout: float,
+    query_memory: int,
     max_result_mb: float,
     query_workers: int,
     cache_size: int,
@@ -908,6 +945,7 @@ def serve(
             store=settings.store,
             base_iri=settings.base_iri,
             query_timeout=query_timeout,
+            query_memory=query_memory,
             max_result_bytes=int(max_result_mb * MiB),
             query_workers=query_workers,
             cache_size=cache_size,

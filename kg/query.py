@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import io
 import logging
+import multiprocessing
+import os
 import re
+import signal
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from multiprocessing.connection import Connection
 from typing import IO, Any, TypeVar, cast
+from typing import Literal as Kind
 
 from pyoxigraph import (
     BlankNode,
@@ -34,12 +40,13 @@ from pyoxigraph import (
     QueryResultsFormat,
     QuerySolutions,
     QueryTriples,
+    Store,
     Triple,
     Variable,
     serialize,
 )
 
-from kg.errors import KgError, UsageError
+from kg.errors import KgError, StoreError, UsageError, one_line
 from kg.formats import FORMATS
 from kg.mesh import MeshTable
 from kg.queries import VALUES_TYPES, NamedQuery, Param, activate, parse_header, values_line
@@ -507,7 +514,9 @@ def check_query(text: str, *, allow_service: bool = False, source: str = "query"
 # --- running ------------------------------------------------------------------------------
 
 
-def run_query(store: KgStore, query: str | PreparedQuery, *, allow_service: bool = False) -> Result:
+def run_query(
+    store: KgStore | Store, query: str | PreparedQuery, *, allow_service: bool = False
+) -> Result:
     """Run SPARQL 1.1 ``query``; the default graph is the union of all named graphs.
 
     A SERVICE clause (pyoxigraph would fetch from the server it names) is refused unless
@@ -520,7 +529,7 @@ def run_query(store: KgStore, query: str | PreparedQuery, *, allow_service: bool
         Variable(k): v for k, v in prepared.bindings.items()
     }
     try:
-        value = store.store.query(
+        value = (store if isinstance(store, Store) else store.store).query(
             prepared.text,
             prefixes=PREFIXES,
             use_default_graph_as_union=True,
@@ -568,6 +577,240 @@ def syntax_message(error: str, text: str) -> str:
     near = before[-20:].strip()
     where = f", near {near!r}" if near else ""
     return f"syntax error at line {line}, column {column}: {what}{where}"
+
+
+# --- limits: time and memory, watched from another process --------------------------------
+#
+# pyoxigraph cannot interrupt a query, nor bound what it allocates: a cartesian product under
+# ORDER BY grows by hundreds of MiB a second. So a query runs in a process of its own, which
+# the process that waits for it watches (:func:`wait_bounded`) and kills past a limit: the
+# serve pool's workers (:mod:`kg.web.pool`), and the child of ``kg query`` (:func:`run_limited`).
+
+MiB = 1024 * 1024
+#: How often a watched process's memory is read: a query allocating 500 MiB/s overshoots its
+#: limit by about 12 MiB.
+WATCH_INTERVAL_S = 0.025
+_UNITS = {"": MiB, "b": 1, "k": 1024, "m": MiB, "g": 1024 * MiB, "t": 1024 * 1024 * MiB}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgt])i?b?|(b))?\s*$", re.I)
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size as written on the command line: units of 1024, a bare number is MiB.
+
+    >>> [parse_size(s) for s in ("1GiB", "200M", "512mib", "1.5G", "64", "4096B")]
+    [1073741824, 209715200, 536870912, 1610612736, 67108864, 4096]
+    """
+    m = _SIZE.match(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not a size: write e.g. 512MiB, 1GiB or 2G")
+    unit = (m[2] or m[3] or "").lower()
+    return int(float(m[1]) * _UNITS[unit])
+
+
+def format_size(size: int) -> str:
+    """A size for a message, in the largest binary unit that keeps it at least 1.
+
+    >>> [format_size(n * 1024**2) for n in (1024, 200, 1536, 1034, 10.25)]
+    ['1 GiB', '200 MiB', '1.5 GiB', '1.01 GiB', '10.2 MiB']
+    """
+    value, unit = float(size), "bytes"
+    for name in ("KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, name
+    text = f"{value:.{0 if value >= 100 else 1 if value >= 10 else 2}f}"
+    return (text.rstrip("0").rstrip(".") if "." in text else text) + f" {unit}"
+
+
+def resident_bytes(pid: int) -> int | None:
+    """The memory process ``pid`` holds of its own — resident anonymous pages: heap and stacks,
+    not shared libraries nor the store's files mapped in — or None where it cannot be read
+    (a system without ``/proc``, a process gone)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            fields = statm.read().split()
+    except OSError:
+        return None
+    return (int(fields[1]) - int(fields[2])) * _PAGE_SIZE
+
+
+try:
+    _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+except (AttributeError, ValueError, OSError):  # pragma: no cover - not a POSIX system
+    _PAGE_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Overrun:
+    """Why :func:`wait_bounded` stopped waiting: time ran out, or the process held ``used``
+    bytes, more than it may."""
+
+    what: Kind["time", "memory"]
+    used: int = 0
+
+
+def wait_bounded(
+    conn: Connection, pid: int, *, deadline: float | None, max_memory: int | None
+) -> Overrun | None:
+    """Wait until ``conn`` (from process ``pid``) has something to read: None then, or an
+    :class:`Overrun` once ``time.monotonic()`` passes ``deadline`` or ``pid`` holds more than
+    ``max_memory`` bytes (None: no such limit). The caller kills the process."""
+    while True:  # both read before each wait too: a stream of results is watched as well
+        if max_memory is not None:
+            used = resident_bytes(pid)
+            if used is not None and used > max_memory:
+                return Overrun("memory", used)
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return Overrun("time")
+        step = left if max_memory is None else WATCH_INTERVAL_S
+        if step is not None and left is not None:
+            step = min(step, left)
+        if conn.poll(step):
+            return None
+
+
+class QueryLimitError(KgError):
+    """A query ran past its time or memory limit and was stopped (exit 3)."""
+
+
+def run_limited(
+    query: PreparedQuery,
+    out: IO[bytes],
+    *,
+    store: KgStore,
+    fmt: str | None = None,
+    terminal: bool = False,
+    width: int | None = None,
+    allow_service: bool = False,
+    timeout: float | None = 60.0,
+    max_memory: int | None = 4096 * MiB,
+) -> None:
+    """Run ``query`` over ``store`` in a child process and write its result to ``out`` as
+    :func:`write_result` does (``fmt`` None: :func:`default_format`). The child reads the
+    version of the store that ``store`` holds open.
+
+    The child is killed, and :class:`QueryLimitError` raised, once the query has taken
+    ``timeout`` seconds (time spent writing to ``out`` not counted: a slow reader is no slow
+    query) or holds more than ``max_memory`` bytes; None lifts either limit. What was written
+    before stays written. The child's own errors come back as :class:`KgError` with their exit
+    code and message.
+    """
+    context = multiprocessing.get_context("spawn")  # no fork of RocksDB's or rayon's threads
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_limited_child,
+        args=(child, str(store.version), query, fmt, terminal, width, allow_service),
+        name="kg-query",
+        daemon=True,
+    )
+    process.start()
+    child.close()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while True:
+            overrun = wait_bounded(
+                parent, process.pid or 0, deadline=deadline, max_memory=max_memory
+            )
+            if overrun is not None:
+                process.kill()
+                raise QueryLimitError(
+                    _overrun_message(overrun, timeout, max_memory), source=query.source
+                )
+            try:
+                kind, *payload = parent.recv()
+            except (EOFError, OSError) as exc:
+                process.join(timeout=5)
+                raise KgError(
+                    f"the query process stopped unexpectedly (exit code {process.exitcode})",
+                    source=query.source,
+                ) from exc
+            if kind == "data":
+                started = time.monotonic()
+                out.write(payload[0])
+                if deadline is not None:
+                    deadline += time.monotonic() - started
+            elif kind == "error":
+                error = KgError(payload[1])
+                error.exit_code = payload[0]
+                raise error
+            else:
+                return
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(timeout=5)
+        parent.close()
+
+
+def _overrun_message(overrun: Overrun, timeout: float | None, max_memory: int | None) -> str:
+    if overrun.what == "time":
+        return (
+            f"the query ran longer than its limit of {timeout:g} s and was stopped: narrow it, "
+            "add a LIMIT, or raise --timeout"
+        )
+    return (
+        f"the query used more than {format_size(overrun.used)} of memory (limit "
+        f"{format_size(max_memory or 0)}) and was stopped: narrow it, add a LIMIT, or raise "
+        "--max-memory"
+    )
+
+
+#: Bytes of a result the child of :func:`run_limited` sends at a time.
+_CHUNK = 64 * 1024
+
+
+class _PipeWriter:
+    """A binary sink that sends what is written through ``conn`` in chunks of ``_CHUNK``."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        self.size += len(data)
+        if self.size >= _CHUNK:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.parts:
+            self.conn.send(("data", b"".join(self.parts)))
+            self.parts, self.size = [], 0
+
+
+def _limited_child(
+    conn: Connection,
+    store: str,
+    query: PreparedQuery,
+    fmt: str | None,
+    terminal: bool,
+    width: int | None,
+    allow_service: bool,
+) -> None:
+    """Body of :func:`run_limited`'s child: the result in chunks, then "done" or an error."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+    def answer() -> None:  # pyoxigraph parses and evaluates here: on a deep stack
+        try:
+            oxigraph = Store.read_only(store)
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"cannot open the store: {exc}", source=store) from exc
+        result = run_query(oxigraph, query, allow_service=allow_service)
+        sink = _PipeWriter(conn)
+        chosen = fmt or default_format(result, terminal=terminal)
+        write_result(result, cast(IO[bytes], sink), fmt=chosen, width=width)
+        sink.flush()
+
+    try:
+        on_query_stack(answer)
+        conn.send(("done",))
+    except KgError as exc:
+        conn.send(("error", exc.exit_code, str(exc)))
+    except Exception as exc:  # the parent reports it, in one line
+        conn.send(("error", KgError.exit_code, one_line(f"the query failed: {exc}")))
 
 
 # --- Python values ------------------------------------------------------------------------

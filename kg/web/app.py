@@ -93,6 +93,7 @@ def create_app(settings: ServeSettings) -> Starlette:
         size=settings.query_workers,
         timeout=settings.query_timeout,
         max_bytes=settings.max_result_bytes,
+        max_memory=settings.query_memory,
         base_iri=settings.base_iri,
     )
     static = resources.files("kg.web") / "static"

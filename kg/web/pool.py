@@ -1,17 +1,19 @@
-"""Worker processes that run SPARQL queries under a time limit.
+"""Worker processes that run SPARQL queries under a time and a memory limit.
 
-Why processes, and why a pool of them: pyoxigraph cannot interrupt a running query from Python.
-A thread whose result is abandoned at the deadline would keep a core busy (and its memory held)
-until the query ends on its own — for a cartesian product over the whole store, never. A process
-can be killed. Starting a process (and opening the store) per query would add a few hundred
-milliseconds to every request, so each worker stays up, holds the store open read-only and runs
-one query at a time; only a worker whose query runs past the deadline is killed, and its slot
-starts a fresh worker when it is next needed. The pool's size is the number of queries that run
-at once; a request that finds every worker busy waits for one (at most ``wait`` seconds) and is
-then turned away with 503.
+Why processes, and why a pool of them: pyoxigraph cannot interrupt a running query from Python. A
+thread whose result is abandoned at the deadline would keep a core busy (and its memory held) until
+the query ends on its own — for a cartesian product over the whole store, never. A process can be
+killed. Nor can pyoxigraph bound what a query allocates (a cartesian product under ORDER BY grows
+by hundreds of MiB a second): the thread that waits for a worker reads the worker's memory as it
+waits, and kills it past ``max_memory`` bytes. Starting a process (and opening the store) per query
+would add a few hundred milliseconds to every request, so each worker stays up, holds the store
+open read-only and runs one query at a time; only a worker whose query runs past the deadline or
+the memory limit is killed, and its slot starts a fresh worker when it is next needed. The pool's
+size is the number of queries that run at once; a request that finds every worker busy waits for
+one (at most ``wait`` seconds) and is then turned away with 503.
 
-Workers open the store read-only: they see it as it was when they started (a rebuild shows up
-after ``kg serve`` restarts).
+Workers open the store read-only: they see it as it was when they started (a rebuild shows up after
+``kg serve`` restarts).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import logging
 import multiprocessing
 import queue
 import threading
+import time
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from kg.errors import StoreError
-from kg.query import on_query_stack
+from kg.errors import StoreError, one_line
+from kg.query import format_size, on_query_stack, wait_bounded
 from kg.web.runner import Answer, Task, execute
 
 log = logging.getLogger(__name__)
@@ -84,6 +87,7 @@ class QueryPool:
         size: int,
         timeout: float,
         max_bytes: int,
+        max_memory: int | None = None,
         base_iri: str | None = None,
         wait: float | None = None,
     ) -> None:
@@ -93,6 +97,7 @@ class QueryPool:
         self.size = size
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.max_memory = max_memory
         self.base_iri = base_iri
         self.wait = timeout if wait is None else wait
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded server
@@ -142,8 +147,8 @@ class QueryPool:
         worker.kill()
 
     def run(self, task: Task) -> Answer:
-        """Run ``task`` in a free worker: its answer, or 503 when it ran out of time (the worker
-        is killed) or no worker came free in time, or 500 when the worker died."""
+        """Run ``task`` in a free worker: its answer, or 503 when it ran out of time or memory
+        (the worker is killed) or no worker came free in time, or 500 when the worker died."""
         if self._closed:
             return Answer.error(503, "the server is shutting down")
         try:
@@ -156,15 +161,16 @@ class QueryPool:
             if worker is None:
                 worker = self._spawn()
             worker.conn.send(task)
-            if not worker.conn.poll(self.timeout):
-                log.warning("query ran past %s s; its worker is killed", self.timeout)
+            overrun = wait_bounded(
+                worker.conn,
+                worker.process.pid or 0,
+                deadline=time.monotonic() + self.timeout,
+                max_memory=self.max_memory,
+            )
+            if overrun is not None:
                 self._retire(worker)
                 worker = None
-                return Answer.error(
-                    503,
-                    f"the query ran longer than this endpoint's limit of {self.timeout:g} s "
-                    "and was stopped: narrow it or add a LIMIT",
-                )
+                return self._stopped(task, overrun.what, overrun.used)
             answer: Answer = worker.conn.recv()
             return answer
         except (EOFError, OSError) as exc:
@@ -175,6 +181,29 @@ class QueryPool:
             return Answer.error(500, "the query worker stopped unexpectedly")
         finally:
             self._slots.put(worker)
+
+    def _stopped(self, task: Task, what: str, used: int) -> Answer:
+        """The 503 for a query whose worker was killed; a warning names the query."""
+        query = one_line(" ".join(task.query.split())[:200])
+        if what == "time":
+            log.warning("query ran past %g s; its worker is killed: %s", self.timeout, query)
+            return Answer.error(
+                503,
+                f"the query ran longer than this endpoint's limit of {self.timeout:g} s "
+                "and was stopped: narrow it or add a LIMIT",
+            )
+        limit = format_size(self.max_memory or 0)
+        log.warning(
+            "query used more than %s of memory (limit %s); its worker is killed: %s",
+            format_size(used),
+            limit,
+            query,
+        )
+        return Answer.error(
+            503,
+            f"the query used more memory than this endpoint's limit of {limit} per query and "
+            "was stopped: narrow it or add a LIMIT",
+        )
 
     def close(self) -> None:
         """Stop every worker (busy ones are killed)."""

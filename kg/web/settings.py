@@ -22,6 +22,7 @@ class ServeSettings:
     store: Path
     base_iri: str = DEFAULT_BASE_IRI
     query_timeout: float = 10.0  # seconds a SPARQL query may run before its worker is killed
+    query_memory: int = 1024 * MiB  # memory a query's worker may hold before it is killed
     max_result_bytes: int = 16 * MiB  # largest serialized SPARQL result sent
     query_workers: int = 2  # worker processes running SPARQL queries (the concurrency limit)
     max_query_bytes: int = 256 * 1024  # largest query text (or POST body) accepted

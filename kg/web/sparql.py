@@ -7,6 +7,8 @@
 - Results by content negotiation: SPARQL JSON/XML/CSV/TSV for SELECT and ASK; Turtle,
   N-Triples, JSON-LD or RDF/XML for CONSTRUCT and DESCRIBE; an HTML table for browsers.
   A ``format`` parameter (``json``, ``xml``, ``csv``, ``tsv``, ``ttl``…) overrides Accept.
+- A query stops after the time limit or past the memory limit (its worker process is killed and
+  started afresh): 503 with a one-line reason and ``Retry-After``.
 - Updates are refused: an ``update`` parameter or an ``application/sparql-update`` body gets
   403; update text sent as a query does not parse (400).
 - Without a query: the HTML query page for browsers, a Service Description for RDF clients.
@@ -30,6 +32,9 @@ FORM = "application/x-www-form-urlencoded"
 QUERY_BODY = "application/sparql-query"
 UPDATE_BODY = "application/sparql-update"
 READ_ONLY = "this endpoint is read-only: SPARQL Update is not accepted"
+#: Seconds a client is told to wait after a 503 (every worker busy, or one stopped for running
+#: past the time or memory limit, and started afresh): a worker starts in well under a second.
+RETRY_AFTER_S = 5
 
 EXAMPLES: dict[str, str] = {
     "Outcomes of the studies, with their numbers": """\
@@ -109,9 +114,12 @@ async def sparql(request: Request) -> Response:
     )
     answer: Answer = await run_in_threadpool(ctx.pool.run, task)
     if not answer.ok:
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if answer.status == 503 else None
         if answer.status == 406 or choose(accept, [HTML]) is None or request.method != "GET":
-            raise HttpError(answer.status, answer.message)
-        return _query_page(request, query, error=answer.message, status=answer.status)
+            raise HttpError(answer.status, answer.message, headers=headers)
+        return _query_page(
+            request, query, error=answer.message, status=answer.status, headers=headers
+        )
     if answer.media_type == HTML:
         return _query_page(request, query, answer=answer)
     return Response(
@@ -154,6 +162,7 @@ def _query_page(
     answer: Answer | None = None,
     error: str | None = None,
     status: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     site = context(request).site
     rows = [[_cell(site, term) for term in row] for row in answer.rows] if answer else []
@@ -161,6 +170,7 @@ def _query_page(
         request,
         "sparql.html",
         status=status,
+        headers=headers,
         query=query,
         answer=answer,
         rows=rows,
