@@ -81,4 +81,4 @@ def open_store(path: str | os.PathLike[str] | None = None) -> EvidenceStore:
     A missing store raises :class:`kg.errors.StoreError`, saying how to build one.
     """
     settings = Settings.from_env(store=Path(path) if path is not None else None)
-    return EvidenceStore(KgStore(settings.store, create=False, read_only=True))
+    return EvidenceStore(KgStore(settings.store))

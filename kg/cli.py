@@ -235,13 +235,13 @@ def build(
         check_update_order(files, read_applied(settings.store))
     if not force_base_iri:  # before the store is opened for writing, as above
         _check_base_iri(settings)
-    store = KgStore(settings.store)
     checker = None
     if validate_graphs:
         from kg.validate import GraphChecker
 
         checker = GraphChecker()
-    with _progress("records") as tick:
+    # Readers see the store as it was until the build has finished, then as it is after.
+    with KgStore.writing(settings.store) as store, _progress("records") as tick:
         report = run_build(
             files, store=store, settings=settings, strict=strict, on_record=tick, check=checker,
             runner=runner, skip_applied=not force, shard_dir=shard_dir,
@@ -286,10 +286,11 @@ def build(
 def _check_base_iri(settings: Settings) -> None:
     """Refuse (exit code 2) a base IRI other than the one the existing store's IRIs use."""
     from kg.rdf.metadata import check_base_iri
-    from kg.store import KgStore
+    from kg.store import KgStore, current_version
 
-    if (settings.store / "CURRENT").exists():  # read-only: a refusal leaves no lock behind
-        check_base_iri(KgStore(settings.store, read_only=True).store, settings.base_iri)
+    if current_version(settings.store) is not None:  # read-only: a refusal leaves no lock behind
+        with KgStore(settings.store) as store:
+            check_base_iri(store.store, settings.base_iri)
 
 
 def _echo_some(items: list[Any], *, limit: int = 20) -> None:
@@ -324,7 +325,7 @@ def export(store_path: Path | None, output: str, fmt: str | None) -> None:
         raise click.UsageError(
             f"cannot tell the format from {output!r}; use --format ({', '.join(sorted(FORMATS))})"
         )
-    store = KgStore(settings.store, create=False, read_only=True)
+    store = KgStore(settings.store)
     n = run_export(store, output, chosen)
     if output != "-":
         click.echo(f"{n} statements → {output} ({chosen.name})", err=True)
@@ -355,7 +356,7 @@ def evidence(pmid: str, store_path: Path | None, base_iri: str | None, fmt: str)
     if not is_pmid(pmid):
         raise click.UsageError(f"not a PMID: {pmid!r}")
     settings = Settings.from_env(base_iri=base_iri, store=store_path)
-    store = KgStore(settings.store, create=False, read_only=True)
+    store = KgStore(settings.store)
     data = evidence_json(store, pmid, iris=Iris(settings.base_iri))
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -488,7 +489,7 @@ def query(
     from kg.store import KgStore
 
     settings = Settings.from_env(store=store_path)
-    store = KgStore(settings.store, create=False, read_only=True)
+    store = KgStore(settings.store)
     terminal = sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if terminal else None
 
@@ -704,10 +705,10 @@ def fetch(
             xml_path = Path(output) if output else None
             if not force_base_iri:
                 _check_base_iri(settings)
-            store = KgStore(settings.store)
-            report = kg_fetch.fetch_and_build(
-                client, ids, store=store, settings=settings, xml_path=xml_path, **options
-            )
+            with KgStore.writing(settings.store) as store:
+                report = kg_fetch.fetch_and_build(
+                    client, ids, store=store, settings=settings, xml_path=xml_path, **options
+                )
             target = str(settings.store)
         elif output and output != "-":
             report = kg_fetch.fetch_to_file(client, ids, Path(output), **options)
@@ -862,7 +863,7 @@ def publish(
     except UsageError as exc:
         raise click.UsageError(str(exc)) from exc
     settings = Settings.from_env(store=store_path)
-    store = KgStore(settings.store, create=False, read_only=True)
+    store = KgStore(settings.store)
     with _progress("graphs") as tick:
         report = run_publish(store, options, record_path=record_path, on_graph=tick)
     click.echo(report.summary())
@@ -1051,7 +1052,7 @@ def validate(
         from kg.store import KgStore
 
         settings = Settings.from_env(store=store_path)
-        data = KgStore(settings.store, create=False, read_only=True)
+        data = KgStore(settings.store)
     with _progress("graphs") as tick:
         report = run_validate(
             data,

@@ -24,7 +24,7 @@ from kg.rdf.iris import Iris
 from kg.rdf.metadata import BuildInfo, DatasetStats, SourceFile, metadata_quads
 from kg.shard import Runner, ShardResult, build_shard
 from kg.sources.files import is_stdin, read_file
-from kg.store import AppliedFile, KgStore
+from kg.store import SHARDS_PREFIX, AppliedFile, KgStore
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def build(
     the store; ``skip_applied`` skips those recorded before (whether NLM's files come in their
     order is the caller's to check, with :func:`check_update_order`, before it opens the
     store: ``kg build`` does). Shards are written under
-    ``shard_dir`` (default: beside the store) and removed once applied.
+    ``shard_dir`` (default: inside the store directory) and removed once applied.
 
     ``check`` sees each article's quads before they are written (``kg build --validate``; see
     :func:`kg.shard.build_shard`); it runs in this process, so a ``runner`` is not used then.
@@ -116,10 +116,10 @@ def build(
             yield path
 
     with contextlib.ExitStack() as stack:
-        where = shard_dir or store.path.parent
+        where = shard_dir or store.path  # inside the store: a killed build's are cleaned up
         try:
             out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(
-                prefix=".kg-shards-", dir=where
+                prefix=SHARDS_PREFIX, dir=where
             )))
         except OSError as exc:
             message = f"cannot write shards there: {exc.strerror}"

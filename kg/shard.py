@@ -23,7 +23,9 @@ import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import select
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -343,7 +345,8 @@ class LocalRunner:
         else:
             ctx = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=_leave_sigint
+            max_workers=self.workers, mp_context=ctx,
+            initializer=_worker_init, initargs=(os.getpid(),),
         )
         try:
             yield from _in_order(
@@ -358,10 +361,23 @@ class LocalRunner:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _leave_sigint() -> None:
+def _worker_init(owner: int) -> None:
     """Workers leave Ctrl-C to kg's own process, which stops the pool and says so in one line
-    (each worker's KeyboardInterrupt printed its traceback)."""
+    (each worker's KeyboardInterrupt printed its traceback); and they die with kg's process,
+    ``owner``. After a ``kill -9`` of kg its workers would otherwise live on, writing shards
+    that the next build removes, and (as the fork server's children, holding its pipe) keep
+    the fork server alive too."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        watched = os.pidfd_open(owner)  # Linux ≥ 5.3: readable once the process has ended
+    except (AttributeError, OSError):
+        return  # elsewhere, or kg has already ended: the pool's own checks stop the worker
+
+    def watch() -> None:
+        select.select([watched], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="kg-watch-owner", daemon=True).start()
 
 
 def _start_forkserver() -> None:

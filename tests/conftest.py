@@ -7,10 +7,13 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import requests
@@ -60,3 +63,45 @@ def _serving(store: Path, *options: str) -> Iterator[str]:
 def kg_serve() -> Callable[..., AbstractContextManager[str]]:
     """``with kg_serve(store, *options) as url:`` a real ``kg serve`` on 127.0.0.1."""
     return _serving
+
+
+# --- a Graph Store Protocol look-alike that notes every request ------------------------------
+
+
+class FakeGraphStore(BaseHTTPRequestHandler):
+    """Answers PUT/DELETE with the next scripted status (then 204), and notes every request."""
+
+    script: ClassVar[list[int]] = []
+    seen: ClassVar[list[tuple[str, str, str | None]]] = []
+    lock = threading.Lock()
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        with self.lock:
+            self.seen.append((self.command, self.path, self.headers.get("Authorization")))
+            status = self.script.pop(0) if self.script else 204
+        self.send_response(status)
+        if status in (429, 503):
+            self.send_header("Retry-After", "0")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_PUT = do_DELETE = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def fake() -> Iterator[tuple[str, type[FakeGraphStore]]]:
+    handler = type("Handler", (FakeGraphStore,), {"script": [], "seen": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/store", handler
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -172,17 +172,16 @@ def test_every_writer_keeps_modes_and_follows_umask(tmp_path: Path, umask_022: N
         assert mode(target) == 0o660
     assert gzip.decompress((tmp_path / "out.xml.gz").read_bytes()) == b"<PubmedArticleSet/>\n"
     # the record of applied files, inside the store
-    store = KgStore(tmp_path / "store")
-
     class Input:
         name, sha256, size = "x.xml", "0" * 64, 1
 
-    store.mark_applied([Input()])
-    assert mode(tmp_path / "store" / MANIFEST) == 0o644
-    (tmp_path / "store" / MANIFEST).chmod(0o600)
-    store.mark_applied([Input()])
-    assert mode(tmp_path / "store" / MANIFEST) == 0o600
-    assert leftovers(tmp_path) == [] and leftovers(tmp_path / "store") == []
+    with KgStore.writing(tmp_path / "store") as store:
+        store.mark_applied([Input()])
+        assert mode(store.version / MANIFEST) == 0o644
+        (store.version / MANIFEST).chmod(0o600)
+        store.mark_applied([Input()])
+        assert mode(store.version / MANIFEST) == 0o600
+        assert leftovers(tmp_path) == [] and leftovers(store.version) == []
 
 
 # --- kg export -o ----------------------------------------------------------------------------

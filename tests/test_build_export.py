@@ -33,7 +33,7 @@ def kg(*args: str, expect: int = 0) -> str:
 
 
 def select(store: Path, query: str) -> list[tuple[str, ...]]:
-    st = pyoxigraph.Store.read_only(str(store))
+    st = pyoxigraph.Store.read_only(str(store / "current"))
     from kg.rdf.namespaces import PREFIXES
 
     res = st.query(query, prefixes=PREFIXES, use_default_graph_as_union=True)
@@ -232,6 +232,7 @@ def test_strict_stops_at_first_problem(tmp_path: Path) -> None:
         main, ["build", "--strict", str(broken), str(SEED), "--store", str(tmp_path / "s")]
     )
     assert result.exit_code == 3 and "broken.xml" in result.output
+    assert not (tmp_path / "s").exists()  # nothing of a build --strict stopped is kept
 
 
 def test_hostile_literals_never_make_invalid_rdf(tmp_path: Path) -> None:

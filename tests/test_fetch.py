@@ -587,7 +587,7 @@ def test_query_build_with_links_into_store(server: FakeEutils, tmp_path: Path) -
         "--eutils-url", server.url, "--cache", str(tmp_path / "cache"), "--api-key", "k",
     )  # fmt: skip
     assert "40 articles" in result.stdout
-    st = pyoxigraph.Store.read_only(str(store))
+    st = pyoxigraph.Store.read_only(str(store / "current"))
     from kg.rdf.namespaces import PREFIXES
 
     def select(q: str) -> set[tuple[str, ...]]:

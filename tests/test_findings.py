@@ -163,7 +163,7 @@ def test_findings_in_the_graph_conform() -> None:
 
 
 def test_built_graph_validates(store: Path) -> None:
-    kgstore = KgStore(store, create=False, read_only=True)
+    kgstore = KgStore(store)
     graph = Iris(DEFAULT_BASE_IRI).graph("9307346")
     quads = list(kgstore.store.quads_for_pattern(None, None, None, graph))
     assert GraphChecker()("9307346", quads) == []
@@ -184,7 +184,7 @@ def test_kg_evidence_json_and_table_hold_the_findings(store: Path) -> None:
 
 
 def test_named_question_findings(store: Path) -> None:
-    kgstore = KgStore(store, create=False, read_only=True)
+    kgstore = KgStore(store)
     every = rows(run_query(kgstore, prepare(named_query("findings"), {})))
     assert every and {r["pmid"] for r in every} == {"9307346"}
     gbs = next(r for r in every if str(r["quote"]).startswith("In the GBS-negative cohort"))

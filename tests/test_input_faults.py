@@ -56,7 +56,7 @@ def errors(output: str) -> list[str]:
 
 def stored_pmids(store: Path) -> list[str]:
     """The PMIDs whose article graphs are in the store."""
-    st = pyoxigraph.Store.read_only(str(store))
+    st = pyoxigraph.Store.read_only(str(store / "current"))
     graphs = (re.fullmatch(r".*/graph/pubmed/(\d+)", g.value) for g in st.named_graphs()
               if isinstance(g, pyoxigraph.NamedNode))
     return sorted(m.group(1) for m in graphs if m)
@@ -409,7 +409,7 @@ def test_doi_with_a_space_is_reported_and_the_record_kept(tmp_path: Path) -> Non
         "without spaces); left out, record kept"
     ) in lines
     assert stored_pmids(tmp_path / "s") == AUTHOR_PMIDS
-    st = pyoxigraph.Store.read_only(str(tmp_path / "s"))
+    st = pyoxigraph.Store.read_only(str(tmp_path / "s" / "current"))
     dois = [str(q.object.value) for q in st.quads_for_pattern(
         None, pyoxigraph.NamedNode("http://prismstandard.org/namespaces/basic/2.0/doi"), None)
         if isinstance(q.object, pyoxigraph.Literal)]

@@ -33,7 +33,7 @@ def kg(*args: str, expect: int = 0) -> str:
 
 
 def select(store: Path, query: str) -> list[tuple[str, ...]]:
-    s = Store.read_only(str(store))
+    s = Store.read_only(str(store / "current"))
     try:
         return sorted(
             tuple(t.value for t in row)  # type: ignore[union-attr]
@@ -71,7 +71,7 @@ def counts(store: Path) -> tuple[int, int, int]:
 
 
 def actual(store: Path) -> tuple[int, int, int]:
-    s = Store.read_only(str(store))
+    s = Store.read_only(str(store / "current"))
     try:
         graphs = list(s.named_graphs())
         return len(s), len(graphs) - 1, len(graphs)

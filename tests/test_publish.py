@@ -12,12 +12,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pyoxigraph
 import pytest
@@ -146,7 +144,7 @@ def remote_rows(url: str, query: str) -> list[tuple[str, ...]]:
 def local_rows(
     store: Path, query: str, bindings: dict[str, Any] | None = None
 ) -> list[tuple[str, ...]]:
-    st = pyoxigraph.Store.read_only(str(store))
+    st = pyoxigraph.Store.read_only(str(store / "current"))
     result = st.query(
         query,
         prefixes=PREFIXES,
@@ -201,7 +199,7 @@ def server_quads(url: str) -> set[str]:
 
 
 def store_quads(store: Path) -> set[str]:
-    st = pyoxigraph.Store.read_only(str(store))
+    st = pyoxigraph.Store.read_only(str(store / "current"))
     return {str(q) for q in st.quads_for_pattern(None, None, None, None)}
 
 
@@ -254,7 +252,7 @@ def test_republish_sends_exactly_what_changed(
     shutil.copytree(store_dir, store)
     endpoint = f"{oxigraph}/store"
     first = publish(
-        KgStore(store, create=False, read_only=True), PublishSettings(endpoint=endpoint)
+        KgStore(store), PublishSettings(endpoint=endpoint)
     )
     assert len(first.put) == 14 and first.ok
     path = default_record_path(store)
@@ -278,7 +276,7 @@ def test_republish_sends_exactly_what_changed(
     build(store, changed, deletion)
 
     report = publish(
-        KgStore(store, create=False, read_only=True), PublishSettings(endpoint=endpoint)
+        KgStore(store), PublishSettings(endpoint=endpoint)
     )
     assert report.ok, report.failures
     assert sorted(report.put) == [METADATA_GRAPH, SEED_GRAPH]
@@ -304,7 +302,7 @@ def test_single_graph_mode(oxigraph: str, store_dir: Path, tmp_path: Path) -> No
     settings = PublishSettings(
         endpoint=f"{oxigraph}/store", mode="single", graph=target, chunk_triples=1000
     )
-    store = KgStore(store_dir, create=False, read_only=True)
+    store = KgStore(store_dir)
     report = publish(store, settings, record_path=record)
     assert report.ok and report.put == [target] and report.posts >= 5
     distinct = {str(q.triple) for q in store.quads()}
@@ -336,45 +334,6 @@ def test_dry_run_sends_nothing(oxigraph: str, store_dir: Path, tmp_path: Path) -
 # --- faults, against a look-alike ---------------------------------------------------------------
 
 
-class FakeGraphStore(BaseHTTPRequestHandler):
-    """Answers PUT/DELETE with the next scripted status (then 204), and notes every request."""
-
-    script: ClassVar[list[int]] = []
-    seen: ClassVar[list[tuple[str, str, str | None]]] = []
-    lock = threading.Lock()
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        with self.lock:
-            self.seen.append((self.command, self.path, self.headers.get("Authorization")))
-            status = self.script.pop(0) if self.script else 204
-        self.send_response(status)
-        if status in (429, 503):
-            self.send_header("Retry-After", "0")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_PUT = do_DELETE = do_POST = _answer
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture()
-def fake() -> Iterator[tuple[str, type[FakeGraphStore]]]:
-    handler = type("Handler", (FakeGraphStore,), {"script": [], "seen": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/store", handler
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def fast(endpoint: str, **options: Any) -> PublishSettings:
     return PublishSettings(endpoint=endpoint, backoff=0.01, workers=1, **options)
 
@@ -384,7 +343,7 @@ def test_retries_transient_faults_with_token(
 ) -> None:
     endpoint, handler = fake
     handler.script.extend([503, 429, 502])
-    store = KgStore(store_dir, create=False, read_only=True)
+    store = KgStore(store_dir)
     report = publish(store, fast(endpoint, token="s3cret"), record_path=tmp_path / "r.json")
     assert report.ok and len(report.put) == 14
     assert report.retries == 3 and report.requests == 17
@@ -400,7 +359,7 @@ def test_a_refused_graph_is_named_and_retried_next_time(
 ) -> None:
     endpoint, handler = fake
     handler.script.extend([400])
-    store = KgStore(store_dir, create=False, read_only=True)
+    store = KgStore(store_dir)
     record = tmp_path / "r.json"
     report = publish(store, fast(endpoint, user="kg", password="pw"), record_path=record)
     assert not report.ok and len(report.failures) == 1 and "HTTP 400" in report.failures[0]
@@ -437,7 +396,7 @@ def test_authentication_refused_stops_with_exit_code_3(
 
 def test_unreachable_server_fails_after_retries(store_dir: Path, tmp_path: Path) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}/store"
-    store = KgStore(store_dir, create=False, read_only=True)
+    store = KgStore(store_dir)
     report = publish(
         store, fast(endpoint, retries=1, connect_timeout=1.0), record_path=tmp_path / "r.json"
     )

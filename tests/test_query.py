@@ -89,13 +89,13 @@ def data_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     inputs += [DATA / "xml", DATA / "medline"]
     result = CliRunner().invoke(main, ["build", *map(str, inputs), "-r", "--store", str(store)])
     assert result.exit_code in (0, 3), result.output  # 3: a bad record is named and skipped
-    assert (store / "CURRENT").exists()
+    assert (store / "current" / "CURRENT").exists()
     return store
 
 
 @pytest.fixture(scope="module")
 def store(data_store: Path) -> KgStore:
-    return KgStore(data_store, create=False, read_only=True)
+    return KgStore(data_store)
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +180,7 @@ def test_outcomes_of_ivig_on_the_seed(seed_store: Path) -> None:
     assert [(r["count"], r["denominator"], r["percentage"]) for r in relapse] == [("10", "19", "53")]
     abstract = rows(
         run_query(
-            KgStore(seed_store, create=False, read_only=True),
+            KgStore(seed_store),
             'SELECT ?text WHERE { ?a fabio:hasPubMedId "23906502" ; dcterms:abstract ?text }',
         )
     )[0]["text"]
@@ -286,7 +286,7 @@ def test_outcomes_in_a_condition(store: KgStore) -> None:
 
 def test_shipped_files_run_as_they_are(seed_store: Path, store: KgStore) -> None:
     """As shipped, a .rq file is plain SPARQL: UNDEF is any value, optional lines are comments."""
-    seed = KgStore(seed_store, create=False, read_only=True)
+    seed = KgStore(seed_store)
     for name in named_queries():
         text = (ROOT / "kg" / "queries" / f"{name}.rq").read_text()
         found = rows(run_query(seed, PreparedQuery(text)))

@@ -46,7 +46,7 @@ def build_and_export(store: Path, *inputs: Path | str, options: tuple[str, ...] 
 
 
 def select(store: Path, query: str) -> list[tuple[str, ...]]:
-    st = pyoxigraph.Store.read_only(str(store))
+    st = pyoxigraph.Store.read_only(str(store / "current"))
     res = st.query(query, use_default_graph_as_union=True)
     names = [v.value for v in res.variables]
     return [tuple(sol[n].value if sol[n] is not None else "" for n in names) for sol in res]
@@ -251,7 +251,7 @@ def test_updates_applied_twice_change_nothing(tmp_path: Path) -> None:
     assert "3 files" in out and "already applied" not in out
     kg("export", "--store", str(store), "-o", str(tmp_path / "forced.nq"))
     assert (tmp_path / "forced.nq").read_bytes() == first
-    applied = json.loads((store / MANIFEST).read_text())["applied"]
+    applied = json.loads((store / "current" / MANIFEST).read_text())["applied"]
     names = [a["name"] for a in applied]
     assert names == [RANKING.name, *(u.name for u in updates)]
     assert len({a["sha256"] for a in applied}) == len(applied)

@@ -104,7 +104,7 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = tmp_path_factory.mktemp("security") / "store"
     result = CliRunner().invoke(main, ["build", str(SEED), "--store", str(store)])
     assert result.exit_code == 0, result.output
-    raw = Store(str(store))
+    raw = Store(str(store / "current"))
     raw.add(
         Quad(
             NamedNode(CONTROL_SUBJECT),

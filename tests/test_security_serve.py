@@ -81,7 +81,7 @@ def server(
     store = tmp_path_factory.mktemp("serve-security") / "store"
     result = CliRunner().invoke(main, ["build", str(SEED), "--store", str(store)])
     assert result.exit_code == 0, result.output
-    raw = Store(str(store))
+    raw = Store(str(store / "current"))
     graph = NamedNode(f"{BASE}graph/test")
     subject = NamedNode(f"{BASE}test/control")
     raw.add(

@@ -149,7 +149,7 @@ def test_protocol_bodies_and_dataset_parameters(server: str, store_dir: Path) ->
         headers={"Accept": "text/csv"},
         timeout=10,
     )
-    local = pyoxigraph.Store.read_only(str(store_dir))
+    local = pyoxigraph.Store.read_only(str(store_dir / "current"))
     seed_graph = pyoxigraph.NamedNode(f"{BASE}graph/pubmed/23906502")
     in_graph = sum(1 for _ in local.quads_for_pattern(None, None, None, seed_graph))
     assert int(one.text.splitlines()[1]) == in_graph > 300
@@ -313,7 +313,7 @@ def test_article_as_turtle_like_curl(server: str, store_dir: Path) -> None:
     assert {19, 4, 10} <= counts
     import pyoxigraph
 
-    local = pyoxigraph.Store.read_only(str(store_dir))
+    local = pyoxigraph.Store.read_only(str(store_dir / "current"))
     graph = pyoxigraph.NamedNode(f"{BASE}graph/pubmed/23906502")
     assert len(got) >= sum(1 for _ in local.quads_for_pattern(None, None, None, graph))
 

@@ -45,7 +45,7 @@ COMMANDS = [
 def test_junk_current_file_is_one_line_and_exit_3(built: Path, tmp_path: Path, command: tuple[str, ...]) -> None:
     store = tmp_path / "store"
     shutil.copytree(built, store)
-    (store / "CURRENT").write_text("junk\n")  # RocksDB's pointer to its manifest
+    (store / "current" / "CURRENT").write_text("junk\n")  # RocksDB's pointer to its manifest
     args = [a.replace("{tmp}", str(tmp_path)) for a in command]
     done = kg(*args, "--store", str(store))
     assert done.returncode == 3, (done.stdout, done.stderr)

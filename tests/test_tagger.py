@@ -174,6 +174,6 @@ def test_mentions_reach_the_graph_kg_evidence_and_conform(tmp_path: Path) -> Non
             assert text[m["start"] : m["end"]] == m["text"]
     table = CliRunner().invoke(main, ["evidence", "23906502", "--store", str(store), "--format", "table"])
     assert "arms named" in table.output and "measured" in table.output
-    kgstore = KgStore(store, create=False, read_only=True)
+    kgstore = KgStore(store)
     quads = list(kgstore.store.quads_for_pattern(None, None, None, Iris(DEFAULT_BASE_IRI).graph("23906502")))
     assert GraphChecker()("23906502", quads) == []

@@ -258,9 +258,9 @@ def test_report_merges_units() -> None:
 def _build(tmp_path: Path, inputs: list[Path], **kwargs: object) -> KgStore:
     from kg.pipeline import build
 
-    store = KgStore(tmp_path / "store")
-    build(inputs, store=store, settings=Settings(store=tmp_path / "store"), **kwargs)  # type: ignore[arg-type]
-    return store
+    with KgStore.writing(tmp_path / "store") as store:
+        build(inputs, store=store, settings=Settings(store=tmp_path / "store"), **kwargs)  # type: ignore[arg-type]
+    return KgStore(tmp_path / "store")
 
 
 def test_graph_built_from_test_data_conforms(tmp_path: Path) -> None:

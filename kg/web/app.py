@@ -86,10 +86,10 @@ def create_app(settings: ServeSettings) -> Starlette:
 
     The query workers start with the app (its lifespan) and stop with it.
     """
-    store = KgStore(settings.store, create=False, read_only=True)
+    store = KgStore(settings.store)
     site = Site(store, Iris(settings.base_iri), cache_size=settings.cache_size)
     pool = QueryPool(
-        settings.store,
+        store.version,  # the version the pages read, held open (and locked) by ``store``
         size=settings.query_workers,
         timeout=settings.query_timeout,
         max_bytes=settings.max_result_bytes,
