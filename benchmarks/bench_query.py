@@ -39,7 +39,7 @@ from kg.export import canonical_lines
 from kg.queries import named_query
 from kg.query import PreparedQuery, prepare, rows, run_query, to_python
 from kg.rdf.namespaces import PREFIXES
-from kg.store import KgStore
+from kg.store import KgStore, current_version
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "pubmed"
@@ -68,7 +68,7 @@ def build_base(sources: list[Path], store: Path) -> None:
         [sys.executable, "-m", "kg", "-q", "build", *map(str, sources), "-r", "--store", str(store)],
         capture_output=True, text=True, cwd=ROOT, check=False,
     )
-    if done.returncode not in (0, 3) or not (store / "CURRENT").exists():
+    if done.returncode not in (0, 3) or current_version(store) is None:
         sys.exit(f"build failed: {done.stderr[-2000:]}")
     print(f"  {done.stdout.strip()}")
 
@@ -167,9 +167,9 @@ def main() -> None:
         base = work / "base"
         print(f"sources: {', '.join(map(str, sources))}")
         t = time.perf_counter()
-        if not (base / "CURRENT").exists():
+        if current_version(base) is None:
             build_base(sources, base)
-        lines = canonical_lines(KgStore(base, create=False, read_only=True), quads=True)
+        lines = canonical_lines(KgStore(base), quads=True)
         data = replicate(lines, args.triples)
         dump = work / "replicated.nq"
         dump.write_bytes(b"".join(data))
@@ -181,7 +181,7 @@ def main() -> None:
         t = time.perf_counter()
         if not (big / "CURRENT").exists():
             Store(str(big)).bulk_load(path=str(dump), format=RdfFormat.N_QUADS)
-        store = KgStore(big, create=False, read_only=True)
+        store = KgStore(big)
         print(f"oxigraph: {len(store):,} quads loaded in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
         with warnings.catch_warnings():

@@ -106,8 +106,8 @@ if mode == "shard":
     out = Path(sys.argv[3])
     t = time.process_time(); r = build_shard(path, base_iri=IRIS.base, out_dir=out)
     dt = time.process_time() - t
-    store = KgStore(out / "store")
-    t = time.process_time(); store.load_nquads(r.shard); load = time.process_time() - t
+    with KgStore.writing(out / "store") as store:
+        t = time.process_time(); store.load_nquads(r.shard); load = time.process_time() - t
     done(r.articles, r.quads, dt, f"{load} {r.shard.stat().st_size}"); sys.exit()
 t = time.process_time(); n, q = count(mode, path, mesh)
 done(n, q, time.process_time() - t)

@@ -40,8 +40,9 @@ MODES = {  # name: (engine, per_article, workers)
 def data(articles: int, workdir: Path) -> tuple[Store, str]:
     inputs = expand([SHARED] if SHARED.is_dir() else LOCAL, recursive=True)
     source = "../shared/data/pubmed" if SHARED.is_dir() else "tests/data"
+    with KgStore.writing(workdir / "store") as writer:
+        build(inputs, store=writer, settings=Settings(store=workdir / "store"))
     built = KgStore(workdir / "store")
-    build(inputs, store=built, settings=Settings(store=workdir / "store"))
     graphs = sorted(built.named_graphs(), key=str)
     meta = [g for g in graphs if g.value.endswith("/graph/metadata")]
     chosen = [g for g in graphs if g not in meta]
