@@ -15,6 +15,7 @@ and substitution binds one term, where the MeSH tree of a descriptor is a set.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import logging
 import multiprocessing
@@ -700,7 +701,7 @@ def run_limited(
     parent, child = context.Pipe(duplex=False)
     process = context.Process(
         target=_limited_child,
-        args=(child, str(store.version), query, fmt, terminal, width, allow_service),
+        args=(child, os.getpid(), str(store.version), query, fmt, terminal, width, allow_service),
         name="kg-query",
         daemon=True,
     )
@@ -756,6 +757,21 @@ def _overrun_message(overrun: Overrun, timeout: float | None, max_memory: int | 
     )
 
 
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process when the thread that started it ends (Linux's
+    ``PR_SET_PDEATHSIG``): ``kg query`` killed by SIGTERM or SIGKILL would otherwise leave its
+    query running, unwatched. Elsewhere, nothing."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before the call
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
 #: Bytes of a result the child of :func:`run_limited` sends at a time.
 _CHUNK = 64 * 1024
 
@@ -783,6 +799,7 @@ class _PipeWriter:
 
 def _limited_child(
     conn: Connection,
+    parent: int,
     store: str,
     query: PreparedQuery,
     fmt: str | None,
@@ -792,6 +809,7 @@ def _limited_child(
 ) -> None:
     """Body of :func:`run_limited`'s child: the result in chunks, then "done" or an error."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with(parent)
 
     def answer() -> None:  # pyoxigraph parses and evaluates here: on a deep stack
         try:

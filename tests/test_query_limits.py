@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -284,3 +286,48 @@ def test_cli_streams_a_large_result_and_keeps_errors(store_dir: Path) -> None:
         main, ["query", "--store", str(store_dir), "--max-memory", "lots", "ASK {}"]
     )
     assert usage.exit_code == 2 and "not a size" in usage.output
+
+
+def _wait_for(condition: Callable[[], object], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@needs_proc
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_cli_leaves_no_query_running_when_stopped(store_dir: Path, sig: signal.Signals) -> None:
+    """Ctrl-C is one line and exit 130; SIGTERM or SIGKILL to kg takes its query's process
+    with it (the kernel kills it): no query runs on unwatched."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg", "query", "--store", str(store_dir), "--timeout", "0",
+         "--max-memory", "0", SLOW],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    child = None
+    try:
+        assert _wait_for(lambda: _workers(process.pid)), "the query's process did not start"
+        (child,) = _workers(process.pid)
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=30)
+        assert _wait_for(lambda: not _running(child)), "the query's process outlived kg"
+    finally:
+        process.kill()
+        if child is not None and _running(child):
+            os.kill(child, signal.SIGKILL)
+    if sig == signal.SIGINT:
+        assert process.returncode == 130 and err.strip() == "kg: interrupted"
