@@ -37,7 +37,7 @@ from typing import IO, Any, Protocol
 from pyoxigraph import Quad, RdfFormat, serialize
 
 from kg.atomic import atomic_write
-from kg.errors import InputError, KgError, UsageError
+from kg.errors import InputError, KgError, StoreError, UsageError
 from kg.extract import extract
 from kg.mesh import MeshTable
 from kg.models import Article, Deletion, Problem, Record
@@ -135,7 +135,8 @@ def build_shard(
                 batch[record.pmid] = blob
                 last[record.pmid] = 2 * runs.count + 1
                 if held >= RUN_BYTES:
-                    runs.write(batch)
+                    with _writing(out_dir):
+                        runs.write(batch)
                     batch, held = {}, 0
             elif isinstance(record, Deletion):
                 deletions += 1
@@ -156,14 +157,15 @@ def build_shard(
         log.debug("%s", exc)
         error = Problem(source=exc.source or "", message=exc.message, where=exc.record,
                         fatal=True)
-    if batch:
-        runs.write(batch)
     # A run's graph is stale when its PMID has a record in a later run.
-    stale = [
-        {_graph_term(iris, p) for p in pmids if last[p] >> 1 != k}
-        for k, pmids in enumerate(runs.pmids)
-    ]
-    shard, quads = runs.merge(stale)
+    with _writing(out_dir):
+        if batch:
+            runs.write(batch)
+        stale = [
+            {_graph_term(iris, p) for p in pmids if last[p] >> 1 != k}
+            for k, pmids in enumerate(runs.pmids)
+        ]
+        shard, quads = runs.merge(stale)
     return ShardResult(
         input=str(path),
         shard=shard,
@@ -180,6 +182,16 @@ def build_shard(
         error=error,
         aborted=aborted,
     )
+
+
+@contextlib.contextmanager
+def _writing(out_dir: Path) -> Iterator[None]:
+    """A full disk (or any write error) while shards are written: one line naming where."""
+    try:
+        yield
+    except OSError as exc:
+        message = f"cannot write shards: {exc.strerror or exc}"
+        raise StoreError(message, source=str(out_dir)) from exc
 
 
 def _evidence(

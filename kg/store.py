@@ -182,14 +182,26 @@ class KgStore:
         in slices of :data:`LOAD_BYTES`, cut at line ends: memory stays flat for any file size.
         """
         files = _Concatenated(paths)
-        try:
-            with io.BufferedReader(files, buffer_size=1 << 20) as stream:
-                while data := stream.read(LOAD_BYTES):
-                    if not data.endswith(b"\n"):
+        with io.BufferedReader(files, buffer_size=1 << 20) as stream:
+            while True:
+                try:
+                    data = stream.read(LOAD_BYTES)
+                    if data and not data.endswith(b"\n"):
                         data += stream.readline()
+                except OSError as exc:
+                    where = str(files.current)
+                    raise StoreError(f"cannot read a shard: {exc}", source=where) from exc
+                if not data:
+                    return
+                try:
                     self.store.bulk_load(input=data, format=RdfFormat.N_QUADS)
-        except (OSError, SyntaxError) as exc:
-            raise StoreError(f"cannot load: {exc}", source=str(files.current)) from exc
+                except SyntaxError as exc:  # a shard kg wrote, so this is no user's input
+                    where = str(files.current)
+                    raise StoreError(f"cannot load a shard: {exc}", source=where) from exc
+                except OSError as exc:  # a full disk: "IO error: No space left on device: …"
+                    raise StoreError(
+                        f"cannot write the store: {one_line(str(exc))}", source=str(self.path)
+                    ) from exc
 
     def remove_graphs(self, graphs: Iterable[NamedNode]) -> int:
         """Drop each named graph that is there; return how many were."""

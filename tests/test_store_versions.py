@@ -221,3 +221,60 @@ def test_kill_9_during_a_build_leaves_the_store_as_it_was_and_a_rerun_finishes_i
         dumps.append({q for q in Path(str(s) + ".nq").read_text().splitlines() if "graph/metadata>" not in q})
     assert dumps[0] == dumps[1]
     assert not list(store.glob(".kg-shards-*")) and versions(store) == ["v000002"]  # made anew
+
+
+def _can_mount_tmpfs() -> bool:
+    """A user (and mount) namespace where tmpfs can be mounted: how a test fills a disk
+    without root."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"],
+                           capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="cannot mount a tmpfs in a user namespace here")
+def test_a_full_disk_is_one_line_changes_nothing_and_a_rerun_with_room_finishes(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    inputs = tmp_path / "in"
+    shutil.copytree(DATA / "xml", inputs)
+    kg_ = f"PYTHONSAFEPATH=1 {sys.executable} -m kg"
+    script = f"""
+    cd {ROOT}
+    mount -t tmpfs -o size=6m tmpfs {disk}
+    {kg_} build -r {SEED} --store {disk}/store > /dev/null 2> {tmp_path}/seed.err; echo $? > {tmp_path}/seed.rc
+    {kg_} query --store {disk}/store --format tsv 'SELECT (COUNT(*) AS ?n) {{ GRAPH ?g {{ ?s ?p ?o }} }}' > {tmp_path}/before.tsv
+    {kg_} build -r {inputs} --store {disk}/store > /dev/null 2> {tmp_path}/full.err; echo $? > {tmp_path}/full.rc
+    {kg_} query --store {disk}/store --format tsv 'SELECT (COUNT(*) AS ?n) {{ GRAPH ?g {{ ?s ?p ?o }} }}' > {tmp_path}/after.tsv
+    ls -A {disk}/store > {tmp_path}/left.txt
+    {kg_} build -r {inputs} --workers 1 --store {tmp_path}/other --shard-dir {disk} > /dev/null 2> {tmp_path}/shards.err; echo $? > {tmp_path}/shards.rc
+    mount -o remount,size=400m {disk}
+    {kg_} build -r {inputs} --store {disk}/store > /dev/null 2> {tmp_path}/again.err; echo $? > {tmp_path}/again.rc
+    {kg_} export --store {disk}/store -o {tmp_path}/again.nq
+    """
+    subprocess.run(["unshare", "-rm", "sh", "-c", script], check=True, timeout=900)
+
+    def read(name: str) -> str:
+        return (tmp_path / name).read_text()
+
+    assert read("seed.rc").strip() == "0", read("seed.err")
+    assert read("full.rc").strip() == "3"
+    (line,) = read("full.err").strip().splitlines()  # one line, no traceback
+    assert line.startswith(f"kg: error: {disk}/store") and "No space left on device" in line
+    assert "cannot write the store" in line or "cannot write shards" in line  # whichever filled it
+    assert read("after.tsv") == read("before.tsv")  # the store as it was
+    assert read("left.txt").split() == [".kg-writer.lock", "current", "v000001"]  # nothing left over
+    assert read("shards.rc").strip() == "3"
+    (line,) = read("shards.err").strip().splitlines()
+    assert f"kg: error: {disk}/.kg-shards-" in line and "cannot write shards: No space left on device" in line
+    assert not (tmp_path / "other").exists()  # a first build that failed leaves no store
+    assert read("again.rc").strip() == "0", read("again.err")
+
+    clean = tmp_path / "clean"
+    for args in (("-r", str(SEED)), ("-r", str(inputs))):
+        assert kg("build", *args, "--store", str(clean)).returncode == 0
+    assert kg("export", "--store", str(clean), "-o", str(tmp_path / "clean.nq")).returncode == 0
+    dumps = [{q for q in (tmp_path / n).read_text().splitlines() if "graph/metadata>" not in q}
+             for n in ("again.nq", "clean.nq")]
+    assert dumps[0] == dumps[1]
