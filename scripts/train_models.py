@@ -1,14 +1,16 @@
 """Retrain every learned part of kg from the annotated corpora: one command, same bytes.
 
-    python scripts/train_models.py [--corpora DIR] [--only tagger|sample|findings|indexer]
+    python scripts/train_models.py [--corpora DIR] [--only tagger|sample|findings|indexer|valuegate]
 
 Writes into ``kg/data/``: the span tagger (``tagger/``: one CRF per task and ``manifest.json``),
 the sample-size chooser (``sample_size.*``) and the finding-direction classifier
-(``findings.*``) and the MeSH condition indexer (``mesh-indexer.*``, which also reads the shared
-PubMed XML records, dev PMIDs left out), each with the checksum its loader verifies and its
-dev-split figures. Training
-never sees the dev split (:func:`kg.extract.train.corpora.is_dev`); nothing is random (L-BFGS is
-deterministic and every split hashes the PMID), so a rerun on the same data gives the same bytes.
+(``findings.*``), the MeSH condition indexer (``mesh-indexer.*``, which also reads the shared
+PubMed XML records, dev PMIDs left out) and the value gate on outcome numbers
+(``valuegate.*``), each with the checksum its loader verifies and its dev-split figures (the
+value gate's card holds out-of-fold and tune figures; ``benchmarks/eval_extract.py`` measures
+dev). Training never sees the dev split (:func:`kg.extract.train.corpora.is_dev`); nothing is
+random (L-BFGS is deterministic and every split hashes the PMID), so a rerun on the same data
+gives the same bytes.
 About 25 minutes on one core.
 """
 
@@ -28,9 +30,10 @@ from kg.extract.train import findings as train_findings  # noqa: E402
 from kg.extract.train import indexing as train_indexing  # noqa: E402
 from kg.extract.train import sample as train_sample  # noqa: E402
 from kg.extract.train import tagger as train_tagger  # noqa: E402
+from kg.extract.train import valuegate as train_valuegate  # noqa: E402
 
 DATA = ROOT / "kg" / "data"
-PARTS = ("tagger", "sample", "findings", "indexer")
+PARTS = ("tagger", "sample", "findings", "indexer", "valuegate")
 
 
 def main() -> int:
@@ -61,6 +64,8 @@ def main() -> int:
         report["findings"] = train_findings.train(args.corpora, args.out)
     if "indexer" in parts:
         report["indexer"] = train_indexing.train(args.out, corpora_dir=args.corpora)
+    if "valuegate" in parts:
+        report["valuegate"] = train_valuegate.train(args.corpora, args.out / "valuegate.crfsuite")
     print(json.dumps(report, indent=1, default=str))
     return 0
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from kg.extract import comparisons, indexing, sample
+from kg.extract import comparisons, indexing, sample, valuegate
 from kg.extract import numbers as num
 from kg.extract.grounding import (
     GIVEN,
@@ -528,7 +528,8 @@ def outcomes(
         if not _before_treatment(f, sentences[f.sentence]) and not _process_rate(f, sentences[f.sentence], about)
     ]
     _denominators(found, sample=sample, single_arm=single_arm)
-    if _comparative(article, sentences, arms):
+    comparative = _comparative(article, sentences, arms)
+    if comparative:
         # "24 of 89 patients …" where 89 = 41 + 48, the arms' denominators: a pooled count
         dens = sorted({f.denominator for f in found if f.denominator and f.basis == "stated"})
         pooled = {a + b for i, a in enumerate(dens) for b in dens[i + 1 :]}
@@ -548,6 +549,13 @@ def outcomes(
         kind = next((k for p, k in _KIND if p.search(f.text)), "other")
         if kind == "other" and f.rule == "rule:count-clause" and not _EVENT.search(f.span.quote):
             continue
+        # the learned gate turns down a count or percentage that is no result value
+        count, pct, judged = valuegate.gate(
+            f.span, sentences, f.sentence, count=f.count, percentage=f.percentage, arms=arms, comparative=comparative
+        )
+        if judged and count is None and pct is None and not stats:
+            continue  # no number of it is a result value: no outcome either
+        den = f.denominator if count is not None and (pct is not None or f.basis != "percentage") else None
         ui = None
         for match in mesh.find(expand_abbreviations(f.text, abbreviations), categories=CONDITION_TREES):
             ui = match.ui
@@ -557,15 +565,15 @@ def outcomes(
                 text=f.text,
                 kind=kind,
                 span=f.span,
-                found_by=(f.rule,),
+                found_by=(f.rule, valuegate.found_by()) if judged and (count, pct) != (None, None) else (f.rule,),
                 mesh=ui,
                 arm=f.arm,
                 measurement=Measurement(
-                    count=f.count,
-                    denominator=f.denominator,
-                    denominator_basis=f.basis if f.denominator else None,
-                    percentage=f.percentage,
-                    conflict=f.conflict,
+                    count=count,
+                    denominator=den,
+                    denominator_basis=f.basis if den else None,
+                    percentage=pct,
+                    conflict=f.conflict if (count, pct) == (f.count, f.percentage) else None,
                     grade=stats.get("grade") if kind == "adverse event" else None,  # type: ignore[arg-type]
                     **{k: v for k, v in stats.items() if k != "grade"},  # type: ignore[arg-type]
                 ),

@@ -21,11 +21,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from kg.extract import extract
+from kg.extract import extract, valuegate
 from kg.extract import numbers as num
 from kg.extract.train.corpora import DEFAULT_DIR, SOCIOCOM, Doc, load, split
 from kg.mesh import MeshTable
@@ -86,19 +85,6 @@ def evaluate_sample_size(docs: Iterable[Doc], *, mesh: MeshTable | None = None) 
     }
 
 
-def _printed(value: Decimal | int, *, percent: bool) -> re.Pattern[str]:
-    """Where a value may be printed: "16.2%", "16·2 %", "1,234"; never inside a longer number."""
-    if isinstance(value, int):
-        digits = f"{value:,}".replace(",", ",?")
-    else:
-        digits = re.escape(str(value)).replace(r"\.", "[.·]")
-        if str(value).startswith("0."):
-            digits = "0?" + digits[1:]
-    # a percentage of a pair may print its sign only once: "(36.3 vs 22.2%)"
-    tail = r"(?=\s*%|\s*(?:vs\.?|v\.?|versus|and|to|,)\s*\d)" if percent else r"(?!\s*%)"
-    return re.compile(rf"(?<![\w,·])(?<!\d[.·]){digits}(?!\d|[.·]\d){tail}")
-
-
 def _located(ev: Evidence, text: str, base: int) -> list[tuple[str, str, list[tuple[int, int]]]]:
     """(kind, outcome words, places) for every count and percentage stated for an outcome; the
     places are where the value is printed inside the outcome's span, as offsets into ``text``."""
@@ -110,13 +96,7 @@ def _located(ev: Evidence, text: str, base: int) -> list[tuple[str, str, list[tu
                 continue
             start = base + o.span.start
             quote = text[start : base + o.span.end]
-            hits = [(h.start(), h.end()) for h in _printed(value, percent=kind == "percent").finditer(quote)]
-            if not hits and kind == "count":  # number words: "Nineteen patients"
-                hits = [
-                    (w.start(), w.end())
-                    for w in re.finditer(rf"(?i)\b{num.WORD_NUMBER}(?:[- ]+and[- ]+{num.WORD_NUMBER})?\b", quote)
-                    if num.to_int(w.group(0)) == value
-                ]
+            hits = valuegate.places(quote, value, percent=kind == "percent")
             out.append((kind, o.text, [(start + a, start + b) for a, b in hits]))
     return out
 
