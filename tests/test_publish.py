@@ -427,3 +427,43 @@ def test_usage_errors() -> None:
         "/nonexistent/store",
         expect=3,
     )  # no store: nothing sent
+
+
+# --- interrupted publishes ------------------------------------------------------------------------
+
+
+def _server_graphs(url: str) -> int:
+    (row,) = remote_rows(url, "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+    return int(row[0].split('"')[1])
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGINT"])
+def test_a_publish_killed_midway_then_run_again_leaves_the_server_equal_to_the_store(
+    oxigraph: str, tmp_path: Path, sig: str
+) -> None:
+    import os
+    import signal
+
+    store = tmp_path / "store"
+    kg("build", "-r", str(DATA / "xml"), "--store", str(store))
+    record = tmp_path / "published.json"
+    args = ["publish", "--endpoint", f"{oxigraph}/store", "--store", str(store),
+            "--record", str(record), "--batch-size", "5", "--workers", "1"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "PYTHONSAFEPATH": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
+    while process.poll() is None and _server_graphs(oxigraph) == 0:
+        time.sleep(0.02)
+    assert process.poll() is None, "the publish ended before it could be interrupted"
+    process.send_signal(getattr(signal, sig))
+    _, err = process.communicate(timeout=60)
+    if sig == "SIGINT":
+        assert process.returncode == 130 and err.strip().splitlines() == ["kg: interrupted"], err
+    total = len(list(KgStore(store).named_graphs()))
+    assert 0 < _server_graphs(oxigraph) < total  # stopped midway
+
+    kg(*args)
+    assert server_quads(oxigraph) == store_quads(store)
+    assert "sent 0 graphs (PUT), 0 deleted" in kg(*args)  # and the record knows it
