@@ -11,11 +11,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph
 import pytest
+import requests
 
 from kg.errors import StoreError
 from kg.store import MANIFEST, POINTER, KgStore, current_version, read_applied
@@ -144,13 +147,31 @@ def start_build(inputs: Path, store: Path) -> subprocess.Popen[str]:
     )
 
 
+COUNT = "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+
+def served_count(url: str) -> int:
+    answer = requests.get(f"{url}/sparql", params={"query": COUNT},
+                          headers={"Accept": "application/sparql-results+json"}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["results"]["bindings"][0]["n"]["value"])
+
+
 def test_readers_see_the_store_before_or_after_a_build_never_between(
-    tmp_path: Path, fake: tuple[str, Any]
+    tmp_path: Path, fake: tuple[str, Any], kg_serve: Callable[..., AbstractContextManager[str]]
 ) -> None:
     endpoint, recorder = fake
     store = tmp_path / "store"
     assert kg("build", "-r", str(SEED), "--store", str(store)).returncode == 0
     before = state(store)
+    with kg_serve(store) as url:
+        _readers_during_a_build(tmp_path, store, before, endpoint, recorder, url)
+
+
+def _readers_during_a_build(
+    tmp_path: Path, store: Path, before: tuple[int, str], endpoint: str, recorder: Any, url: str
+) -> None:
+    served_before = served_count(url)
     dump_before = tmp_path / "before.nq"
     assert kg("export", "--store", str(store), "-o", str(dump_before)).returncode == 0
     record = tmp_path / "published.json"
@@ -169,8 +190,12 @@ def test_readers_see_the_store_before_or_after_a_build_never_between(
     watcher.start()
     exports: list[bytes] = []
     publishes = 0
+    served: list[int] = []
+    counted: list[str] = []
     try:
         while build.poll() is None:
+            served.append(served_count(url))
+            counted.append(kg("query", "--store", str(store), "--format", "tsv", COUNT).stdout)
             dump = tmp_path / f"during-{len(exports)}.nq"
             done = kg("export", "--store", str(store), "-o", str(dump))
             assert done.returncode == 0, done.stderr
@@ -193,6 +218,10 @@ def test_readers_see_the_store_before_or_after_a_build_never_between(
     assert seen.count(before) > 1  # observed while the build ran, not only after it
     assert exports and set(exports) <= {dump_before.read_bytes(), dump_after.read_bytes()}
     assert publishes and all(method != "DELETE" for method, _, _ in recorder.seen)
+    assert served and set(served) <= {served_before, after[0]}
+    assert set(counted) <= {f"?n\n{served_before}\n", f"?n\n{after[0]}\n"}
+    assert served_count(url) == after[0]  # the server follows the build, without a restart
+    assert requests.get(f"{url}/pubmed/32887691", timeout=60).status_code == 200  # pages too
 
 
 def test_kill_9_during_a_build_leaves_the_store_as_it_was_and_a_rerun_finishes_it(tmp_path: Path) -> None:

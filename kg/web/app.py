@@ -9,7 +9,8 @@ tests and notebooks can make as many as they like.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -25,12 +26,13 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kg import __version__
 from kg.errors import KgError
 from kg.query import printable
 from kg.rdf.iris import Iris
-from kg.store import KgStore
+from kg.store import KgStore, current_version
 from kg.web import ld
 from kg.web.pages import MESH_BROWSER, Site
 from kg.web.pool import QueryPool
@@ -84,27 +86,65 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: ServeSettings) -> Starlette:
     """A Starlette app serving ``settings.store`` as linked data under ``settings.base_iri``.
 
-    The query workers start with the app (its lifespan) and stop with it.
+    The query workers start with the app (its lifespan) and stop with it. The app follows
+    builds: the first request after a build has switched the store to a new version moves the
+    app (pages, cache and a new pool of query workers) to it; a request is answered from one
+    version, whole.
     """
-    store = KgStore(settings.store)
-    site = Site(store, Iris(settings.base_iri), cache_size=settings.cache_size)
-    pool = QueryPool(
-        store.version,  # the version the pages read, held open (and locked) by ``store``
-        size=settings.query_workers,
-        timeout=settings.query_timeout,
-        max_bytes=settings.max_result_bytes,
-        max_memory=settings.query_memory,
-        base_iri=settings.base_iri,
-    )
+    iris = Iris(settings.base_iri)
+    templates: list[Jinja2Templates] = []
+
+    def open_context() -> Context:
+        store = KgStore(settings.store)  # holds its version (and its readers' lock) while used
+        site = Site(store, iris, cache_size=settings.cache_size)
+        if not templates:
+            templates.append(_templates(site))
+        pool = QueryPool(
+            store.version,  # the version the pages read
+            size=settings.query_workers,
+            timeout=settings.query_timeout,
+            max_bytes=settings.max_result_bytes,
+            max_memory=settings.query_memory,
+            base_iri=settings.base_iri,
+        )
+        return Context(settings=settings, site=site, pool=pool, templates=templates[0])
+
     static = resources.files("kg.web") / "static"
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(pool.start)
+        await run_in_threadpool(app.state.kg.pool.start)
         try:
             yield
         finally:
-            await run_in_threadpool(pool.close)
+            await run_in_threadpool(app.state.kg.pool.close)
+
+    switching = threading.Lock()
+
+    def follow() -> None:
+        """Move the app to the store's current version if a build has made a new one."""
+        ctx: Context = app.state.kg
+        try:
+            now = current_version(settings.store)
+        except KgError:
+            return
+        if now is None or now == ctx.site.kg.version:
+            return
+        with switching:
+            old: Context = app.state.kg
+            if now == old.site.kg.version:
+                return
+            try:
+                app.state.kg = open_context()
+            except KgError as exc:
+                log.error("cannot switch to the store's new version: %s", exc)
+                return
+            log.info("serving %s", app.state.kg.site.kg.version)
+        # The old workers finish what they answer (within the time limit), then stop; the old
+        # version is let go when the last request reading it is done.
+        stop = threading.Timer(settings.query_timeout + 5, old.pool.close)
+        stop.daemon = True
+        stop.start()
 
     routes = [
         Route("/", ld.home, name="home"),
@@ -125,7 +165,21 @@ def create_app(settings: ServeSettings) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         exception_handlers=handlers,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(_FollowBuilds, follow=follow)],
     )
-    app.state.kg = Context(settings=settings, site=site, pool=pool, templates=_templates(site))
+    app.state.kg = open_context()
     return app
+
+
+class _FollowBuilds:
+    """Before each request: :func:`create_app`'s ``follow`` (one ``readlink`` when nothing
+    changed)."""
+
+    def __init__(self, app: ASGIApp, *, follow: Callable[[], None]) -> None:
+        self.app = app
+        self.follow = follow
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.follow()
+        await self.app(scope, receive, send)
