@@ -28,7 +28,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from kg.errors import StoreError, one_line
-from kg.query import format_size, on_query_stack, wait_bounded
+from kg.query import format_size, on_query_stack, release_memory, wait_bounded
 from kg.web.runner import Answer, Task, execute
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ def _answer_tasks(conn: Connection, store_path: str, base_iri: str | None, max_b
             answer = execute(store, task, base_iri=base_iri, max_bytes=max_bytes)
         except Exception as exc:  # never die on a query: answer it
             answer = Answer.error(500, f"the query failed: {exc}")
+        release_memory()  # before the answer: the next query is watched from when it is sent
         conn.send(answer)
 
 
