@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -94,14 +94,30 @@ class FakeGraphStore(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture()
-def fake() -> Iterator[tuple[str, type[FakeGraphStore]]]:
-    handler = type("Handler", (FakeGraphStore,), {"script": [], "seen": []})
+@contextlib.contextmanager
+def local_http(base: type[BaseHTTPRequestHandler], **state: object) -> Iterator[tuple[str, Any]]:
+    """A real HTTP server on 127.0.0.1 answering with a fresh subclass of ``base`` (its class
+    attributes set from ``state``, so that tests do not share scripts or notes): its root URL
+    (no trailing slash) and the handler class."""
+    handler = type("Handler", (base,), dict(state))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/store", handler
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def local_server() -> Callable[..., AbstractContextManager[tuple[str, Any]]]:
+    """``with local_server(HandlerClass, **state) as (url, handler):`` (see :func:`local_http`)."""
+    return local_http
+
+
+@pytest.fixture()
+def fake() -> Iterator[tuple[str, type[FakeGraphStore]]]:
+    with local_http(FakeGraphStore, script=[], seen=[]) as (url, handler):
+        yield f"{url}/store", handler

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -64,17 +64,9 @@ class Scripted(BaseHTTPRequestHandler):
 
 
 @pytest.fixture()
-def server() -> Iterator[tuple[str, type[Scripted]]]:
-    handler = type("Handler", (Scripted,), {"script": [], "seen": []})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/", handler
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+def server(local_server: Any) -> Iterator[tuple[str, type[Scripted]]]:
+    with local_server(Scripted, script=[], seen=[]) as (url, handler):
+        yield f"{url}/", handler
 
 
 class CountingLimiter:

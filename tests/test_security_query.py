@@ -9,11 +9,10 @@ import http.server
 import os
 import subprocess
 import sys
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -84,18 +83,11 @@ class _Listener(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture()
-def listener() -> Iterator[tuple[str, list[str]]]:
+def listener(local_server: Any) -> Iterator[tuple[str, list[str]]]:
     """A real HTTP server on 127.0.0.1: its URL, and the requests it received."""
-    seen: ClassVar[list[str]] = []
-    handler = type("Handler", (_Listener,), {"seen": seen})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/sparql", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    seen: list[str] = []
+    with local_server(_Listener, seen=seen) as (url, _):
+        yield f"{url}/sparql", seen
 
 
 @pytest.fixture(scope="module")
