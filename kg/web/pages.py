@@ -160,8 +160,9 @@ class GraphIndex:
 
 
 class _Cache:
-    """A small thread-safe LRU cache. The store is opened read-only — a snapshot that does not
-    change while the server runs — so what was read from it stays true."""
+    """A small thread-safe LRU cache. The store is one version, opened read-only, that does not
+    change under it (a build makes a new version, and the app a new Site and cache for it), so
+    what was read from it stays true."""
 
     def __init__(self, size: int) -> None:
         self.size = size
