@@ -721,11 +721,12 @@ def run_limited(
                 )
             try:
                 kind, *payload = parent.recv()
-            except (EOFError, OSError) as exc:
+            except (EOFError, OSError) as exc:  # it died: pyoxigraph aborted, or it was killed
                 process.join(timeout=5)
+                code = process.exitcode
+                how = f"by {signal.Signals(-code).name}" if code and code < 0 else f"exit {code}"
                 raise KgError(
-                    f"the query process stopped unexpectedly (exit code {process.exitcode})",
-                    source=query.source,
+                    f"the query process stopped unexpectedly ({how})", source=query.source
                 ) from exc
             if kind == "data":
                 started = time.monotonic()

@@ -349,3 +349,24 @@ def test_cli_leaves_no_query_running_when_stopped(store_dir: Path, sig: signal.S
             os.kill(child, signal.SIGKILL)
     if sig == signal.SIGINT:
         assert process.returncode == 130 and err.strip() == "kg: interrupted"
+
+
+@needs_proc
+def test_cli_reports_a_query_process_killed_from_outside(store_dir: Path) -> None:
+    """The kernel's OOM killer, or pyoxigraph aborting: one line naming the signal, exit 3."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg", "query", "--store", str(store_dir), "--timeout", "0",
+         "--max-memory", "0", SLOW],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert _wait_for(lambda: _workers(process.pid)), "the query's process did not start"
+        (child,) = _workers(process.pid)
+        os.kill(child, signal.SIGKILL)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 3
+    assert err.strip() == "kg: error: query: the query process stopped unexpectedly (by SIGKILL)"
