@@ -136,6 +136,16 @@ def article_quads(article: Article, *, iris: Iris) -> list[Quad]:
         if term is not None:
             add(c, KG.meshTerm, term)
             add(term, RDFS.label, Literal(chem.name))
+    for i, concept in enumerate(article.supplementary_concepts, 1):
+        c = iris.part(pmid, "concept", i)
+        add(a, KG.supplementaryConcept, c)
+        add(c, RDF.type, KG.SupplementaryConcept)
+        text(c, RDFS.label, concept.name)
+        text(c, KG.conceptType, concept.kind)
+        term = iris.mesh(concept.ui) if concept.ui and concept.ui.startswith("C") else None
+        if term is not None:
+            add(c, KG.meshConcept, term)
+            add(term, RDFS.label, Literal(concept.name))
     for kw in article.keywords:
         text(a, SCHEMA.keywords, kw.text)
     for i, grant in enumerate(article.grants, 1):
@@ -195,11 +205,13 @@ def _journal(g: _Graph, a: NamedNode, article: Article, iris: Iris) -> None:
             g.add(a, DCTERMS.isPartOf, jn)
             g.add(jn, RDF.type, FABIO.Journal)
             g.text(jn, DCTERMS.title, j.title)
-            g.text(jn, FABIO.hasNLMJournalTitleAbbreviation, j.iso_abbreviation)
+            # NLM's abbreviation (MedlineTA), which XML and MEDLINE text both give
+            g.text(jn, FABIO.hasNLMJournalTitleAbbreviation, j.medline_ta)
+            g.text(jn, KG.isoAbbreviation, j.iso_abbreviation)
             g.text(jn, PRISM.eIssn if j.issn_type == "Electronic" else PRISM.issn, j.issn)
             g.text(jn, FABIO.hasNationalLibraryOfMedicineJournalId, j.nlm_id)
         else:
-            g.text(a, KG.journalTitle, j.title or j.iso_abbreviation)
+            g.text(a, KG.journalTitle, j.title or j.medline_ta or j.iso_abbreviation)
     g.text(a, PRISM.volume, article.volume)
     g.text(a, PRISM.number, article.issue)
     g.text(a, PRISM.pageRange, article.pages)
