@@ -288,6 +288,18 @@ def test_mathml_without_its_tex_annotation_or_layout_spaces() -> None:
     assert "m a x" not in b.abstract_text
 
 
+def test_mathml_space_written_as_mtext_is_kept() -> None:
+    xml = (
+        b"<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID><Article>"
+        b"<ArticleTitle>t</ArticleTitle><Abstract><AbstractText>a <mml:math "
+        b'xmlns:mml="http://www.w3.org/1998/Math/MathML">\n  <mml:mi>x</mml:mi>\n  '
+        b"<mml:mtext> </mml:mtext>\n  <mml:mi>y</mml:mi>\n</mml:math> b</AbstractText>"
+        b"</Abstract></Article></MedlineCitation></PubmedArticle></PubmedArticleSet>"
+    )
+    (a,) = list(iter_records(io.BytesIO(xml), source="x"))
+    assert isinstance(a, Article) and a.abstract_text == "a x y b"
+
+
 def test_bold_labels_split_an_unlabelled_abstract() -> None:
     """<b>Objective:</b> … <b>Method:</b> …: sections, as MEDLINE text of the record has them."""
     a = only(records("Pubmed_Author_Ranking__pubmed_result.xml"), "30038950")

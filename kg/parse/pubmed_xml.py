@@ -431,7 +431,7 @@ def _tidy_mathml(record: etree._Element) -> None:
             parent.remove(ann)
         for el in math.iter():
             if el.text is not None and el.text.isspace():
-                el.text = None
+                el.text = " " if el.tag == f"{_MATHML}mtext" else None  # a space written as text
             if el is not math and el.tail is not None and el.tail.isspace():
                 el.tail = None
 
