@@ -183,3 +183,29 @@ def test_kg_build_reports_a_record_over_the_default_limit(tmp_path: Path) -> Non
         result.output.splitlines()
     ), result.output
     assert "1 files · 2 articles (0 books)" in result.output, result.output
+
+
+def test_legacy_medline_citation_over_the_limit_and_the_deletion_after_it() -> None:
+    """A MedlineCitationSet (no PubmedArticle wrapper): the parser that takes over after the
+    skipped citation reads the next ones as citations of that set, the DeleteCitation too."""
+    raw = (DATA / "xml" / "medline16n0902_excerpt.xml").read_bytes()
+    at = raw.index(b"<AbstractText", raw.index(b">18621939<"))
+    big = raw[:at] + b"<AbstractText>" + b"y " * MIB + b"</AbstractText>" + raw[at:]
+    recs = list(pubmed_xml.iter_records(io.BytesIO(big), source="leg", max_record_bytes=MIB))
+    assert [getattr(r, "pmid", None) for r in recs] == [
+        "17942999", None, "19602546", "19302341", "19368899", "26432306"
+    ]
+    assert str(recs[1]) == "leg: PMID 18621939: record is over the 1 MiB limit of one record; skipped"
+
+
+def test_more_than_the_limit_outside_any_record_ends_the_file() -> None:
+    head, (first, second, third), end = _xml_parts()
+    data = head + first + b"\n" * (3 * MIB) + second + third + end
+    recs = list(pubmed_xml.iter_records(io.BytesIO(data), source="ws", max_record_bytes=MIB))
+    assert [type(r).__name__ for r in recs] == ["Article", "Problem"]
+    p = recs[1]
+    assert isinstance(p, Problem) and p.fatal
+    assert p.message == (
+        "more than 1 MiB outside any record; the rest of the file is not read; the 1 articles "
+        "before it were kept"
+    )

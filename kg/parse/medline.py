@@ -11,7 +11,10 @@ A record cut short is never read as complete: NLM ends every record with its ``S
 field, so a record without one is reported and skipped, and so is a last record that the file
 ends inside of (its last line without a line ending, and not a whole ``SO`` line).
 
-MEDLINE text carries names only: MeSH, qualifier and publication type UIs stay ``None``.
+MEDLINE text carries names only: MeSH, qualifier and publication type UIs stay ``None``; a
+supplementary concept (``RN`` without a registry number, ``NM``) has its name only. ``TA`` is
+NLM's journal abbreviation (``Journal.medline_ta``, XML's ``MedlineTA``). Lines are read bounded:
+a record over :data:`kg.parse.limits.MAX_RECORD_BYTES` is reported and skipped, never held.
 """
 
 from __future__ import annotations

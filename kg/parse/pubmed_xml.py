@@ -8,7 +8,8 @@ stream (as appended efetch batches give) are read one after the other; where a d
 off, the records before the break are kept and a fatal :class:`Problem` names the line, the
 column and how many records were kept. A document whose root is not PubMed's (an HTML error
 page, an E-utilities error, any other XML) is one fatal Problem naming its root element.
-UTF-16 is read as lxml reads it (by its byte order mark or its first bytes).
+UTF-16 is read as lxml reads it (by its byte order mark or its first bytes). A record over
+:data:`kg.parse.limits.MAX_RECORD_BYTES` is one Problem and is not held (see :class:`_Document`).
 """
 
 from __future__ import annotations
