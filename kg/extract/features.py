@@ -6,7 +6,12 @@ whether it is inside parentheses, and where it stands: the title or the role of 
 (objective, methods, results…), how far into the abstract, and which cues the sentence holds
 (a comparison, randomisation, treatment verbs, a p-value, a percentage, people). Tried and
 left out, measured on the tune part of the train side: MeSH-dictionary categories and
-distributional word clusters (no gain on any label). Everything here is plain strings, cheap enough for ≥ 200 abstracts/s.
+distributional word clusters (no gain on any label); MeSH tree D/E dictionary matches as BIO
+attributes, a word repeated in the abstract, a word of its randomisation/treatment/comparison
+sentences, and dropping bigrams, ±3 words, role-word or position attributes (every one of these
+templates carries F1: see the model card). Attributes are UTF-8 bytes, built from per-word
+pieces cached across calls: CRFsuite takes bytes as they are, where it would encode a ``str``
+again for every token.
 
 >>> [t.text for t in tokenize("Twenty-two patients (12.5%) had IVIg.")]
 ['Twenty', '-', 'two', 'patients', '(', '12.5', '%', ')', 'had', 'IVIg', '.']
@@ -19,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from kg.extract.text import Sentence, sentences
 from kg.models import AbstractSection
@@ -34,6 +39,11 @@ _TRANS = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
     "XXXXXXXXXXXXXXXXXXXXXXXXXXxxxxxxxxxxxxxxxxxxxxxxxxxxdddddddddd",
 )
+
+
+#: A token's features, as CRFsuite takes them: UTF-8 bytes (a ``str`` would be encoded again for
+#: every token of every sentence; bytes go to CRFsuite as they are, and the model is the same).
+Attrs = list[bytes]
 
 
 class Token(NamedTuple):
@@ -51,7 +61,7 @@ class Sequence_:
     where: str  # "title" or "abstract"
     role: str  # TITLE, or the sentence's role ("methods", "results", … or "")
     tokens: tuple[Token, ...]
-    features: list[list[str]]
+    features: list[Attrs]
 
 
 _new_tuple = tuple.__new__  # Token(...) runs a Python-level __new__; this is the same tuple, faster
@@ -69,23 +79,28 @@ def shape(word: str) -> str:
     return _SHAPE_RUNS.sub(r"\1", word.translate(_TRANS))
 
 
-_WORD_CACHE: dict[str, tuple[str, ...]] = {}
+_FIRST, _CAP, _PAREN = b"first", b"cap", (b"paren",)
+_WORD_CACHE: dict[str, tuple[Any, ...]] = {}
 _CACHE_LIMIT = 200_000
 
 
-def _word(w: str) -> tuple[str, ...]:
+def _word(w: str) -> tuple[Any, ...]:
     """A word's own features, as a neighbour, and its lower case (cached: words repeat a lot).
 
     0–4 own (w, s3, s2, p3, sh), 5–8 as the word 1–2 before/after, 9 lower case,
-    10 "cap" or "", 11 s4, 12–13 as the word 3 before/after.
+    10 (b"cap",) or (), 11 s4, 12–13 as the word 3 before/after, 14 "b-1=<w>|" (the left half of
+    the next word's bigram), 15 "b+1=<w>|" (the left half of its own bigram with the next).
     """
     got = _WORD_CACHE.get(w)
     if got is None:
         lw = w.lower()
-        got = (
+        own = [
             "w=" + lw, "s3=" + lw[-3:], "s2=" + lw[-2:], "p3=" + lw[:3], "sh=" + shape(w),
-            "w-1=" + lw, "w-2=" + lw, "w+1=" + lw, "w+2=" + lw, lw, "cap" if w[:1].isupper() else "",
-            "s4=" + lw[-4:], "w-3=" + lw, "w+3=" + lw,
+            "w-1=" + lw, "w-2=" + lw, "w+1=" + lw, "w+2=" + lw, lw,
+        ]
+        more = ["s4=" + lw[-4:], "w-3=" + lw, "w+3=" + lw, "b-1=" + lw + "|", "b+1=" + lw + "|"]
+        got = (
+            *(x.encode() for x in own), (_CAP,) if w[:1].isupper() else (), *(x.encode() for x in more)
         )
         if len(_WORD_CACHE) >= _CACHE_LIMIT:
             _WORD_CACHE.clear()
@@ -93,8 +108,8 @@ def _word(w: str) -> tuple[str, ...]:
     return got
 
 
-_START = ("", "", "", "", "", "w-1=<s>", "w-2=<s>", "", "", "<s>", "", "", "w-3=<s>", "")
-_STOP = ("", "", "", "", "", "", "", "w+1=</s>", "w+2=</s>", "</s>", "", "", "", "w+3=</s>")
+_START = (b"", b"", b"", b"", b"", b"w-1=<s>", b"w-2=<s>", b"", b"", b"<s>", (), b"", b"w-3=<s>", b"", b"b-1=<s>|", b"")
+_STOP = (b"", b"", b"", b"", b"", b"", b"", b"w+1=</s>", b"w+2=</s>", b"</s>", (), b"", b"", b"w+3=</s>", b"", b"")
 
 
 # (cue, words one of which the lower-cased sentence must hold before the pattern is tried —
@@ -111,23 +126,19 @@ _CUES = (
 )
 
 
-def token_features(tokens: Sequence[Token], *, role: str, position: int) -> list[list[str]]:
-    """The features of each token of one sentence (``position``: 0–4, how far into the abstract)."""
-    texts = [t.text for t in tokens]
-    get = _WORD_CACHE.get
-    cached = [get(w) or _word(w) for w in texts]
-    n = len(cached)
-    ctx = [f"r={role}", f"pos={position}", f"rp={role}{position}"]
-    if n:
+def _sentence(texts: list[str], role: str, position: int) -> tuple[list[bytes], bytes, list[int]]:
+    """What every token of a sentence shares: its context attributes (role, position, cues), the
+    role prefix of the role-word attribute, and each token's depth inside parentheses."""
+    ctx = [f"r={role}".encode(), f"pos={position}".encode(), f"rp={role}{position}".encode()]
+    if texts:
         sentence = " ".join(texts)
         low = sentence.lower()
         ctx.extend(
-            "c=" + name
+            b"c=" + name.encode()
             for name, words, pattern in _CUES
             if any(w in low for w in words) and pattern.search(sentence)
         )
-    rw = "r|w=" + role + "|"
-    depth = [0] * n
+    depth = [0] * len(texts)
     if "(" in texts:
         level = 0
         for i, w in enumerate(texts):
@@ -136,30 +147,32 @@ def token_features(tokens: Sequence[Token], *, role: str, position: int) -> list
             depth[i] = level
             if w == "(":
                 level += 1
+    return ctx, ("r|w=" + role + "|").encode(), depth
+
+
+def token_features(tokens: Sequence[Token], *, role: str, position: int) -> list[Attrs]:
+    """The features of each token of one sentence (``position``: 0–4, how far into the abstract)."""
+    texts = [t.text for t in tokens]
+    get = _WORD_CACHE.get
+    cached = [get(w) or _word(w) for w in texts]
+    n = len(cached)
+    ctx, rw, depth = _sentence(texts, role, position)
     padded = [_START, _START, _START, *cached, _STOP, _STOP, _STOP]
-    out: list[list[str]] = []
-    for i, c in enumerate(cached):
-        j = i + 3
-        lw = c[9]
-        p1, n1 = padded[j - 1], padded[j + 1]
-        f = [
-            c[0], c[1], c[2], c[3], c[4],
-            p1[5], padded[j - 2][6], n1[7], padded[j + 2][8],
-            "b-1=" + p1[9] + "|" + lw,
-            "b+1=" + lw + "|" + n1[9],
-            rw + lw,
-            *ctx,
+    # the order of a token's attributes is the one the models were trained with (CRFsuite adds
+    # their weights in that order: another order could move a score in its last bit)
+    out: list[Attrs] = [
+        [
+            c[0], c[1], c[2], c[3], c[4], p1[5], p2[6], n1[7], n2[8],
+            p1[14] + c[9], c[15] + n1[9], rw + c[9], *ctx, *c[10], p3[12], n3[13], c[11],
+            *(_PAREN if d else ()),
         ]
-        if i == 0:
-            f.append("first")
-        if c[10]:
-            f.append("cap")
-        f.append(padded[j - 3][12])
-        f.append(padded[j + 3][13])
-        f.append(c[11])
-        if depth[i]:
-            f.append("paren")
-        out.append(f)
+        for c, p1, p2, n1, n2, p3, n3, d in zip(
+            cached, padded[2 : n + 2], padded[1 : n + 1], padded[4 : n + 4], padded[5 : n + 5],
+            padded[:n], padded[6 : n + 6], depth, strict=True,
+        )
+    ]
+    if out:
+        out[0].insert(12 + len(ctx), _FIRST)
     return out
 
 

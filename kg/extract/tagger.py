@@ -8,6 +8,7 @@ Tagging computes each sentence's features once and runs every model over them.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
@@ -59,22 +60,22 @@ def decode(
     tagger: pycrfsuite.Tagger, items: pycrfsuite.ItemSequence, thresholds: dict[str, float]
 ) -> list[str]:
     """The Viterbi path, then each token Viterbi left O marked X where P(B-X) + P(I-X) ≥ the
-    threshold of X (the likeliest such X); a run of X tokens is one span. On noisy crowd labels
-    a CRF's Viterbi path favours O; a threshold chosen on held-out train data trades that back
-    for the labels that gain (``thresholds`` names them)."""
+    threshold of X (the first such X of ``thresholds``); a run of X tokens is one span. On noisy
+    crowd labels a CRF's Viterbi path favours O; a threshold chosen on held-out train data trades
+    that back for the labels that gain (``thresholds`` names them). Marginals are asked only of
+    the tokens still O (two calls a token: the cost of this step)."""
     path = tagger.tag(items)  # also sets the sequence the marginals are of
     kinds = [lab[2:] if lab != "O" else "" for lab in path]
-    best = [0.0] * len(kinds)
     known = set(tagger.labels())
+    marginal = tagger.marginal
     for x, th in thresholds.items():
         b, i_ = f"B-{x}", f"I-{x}"
         has_b, has_i = b in known, i_ in known
         for t, kind in enumerate(kinds):
-            if kind and kind != x:
+            if kind:  # Viterbi's label, or an earlier threshold's
                 continue
-            p = (tagger.marginal(b, t) if has_b else 0.0) + (tagger.marginal(i_, t) if has_i else 0.0)
-            if p >= th and p > best[t]:
-                best[t] = p
+            p = (marginal(b, t) if has_b else 0.0) + (marginal(i_, t) if has_i else 0.0)
+            if p >= th and p > 0.0:
                 kinds[t] = x
     out = []
     for t, kind in enumerate(kinds):
@@ -251,6 +252,6 @@ class Tagger:
                         quote, section = (title or "")[start:end], None
                     else:
                         quote = abstract[start:end]
-                        section = max(k for k, s0 in enumerate(starts) if s0 <= start)
+                        section = bisect.bisect_right(starts, start) - 1
                     out.append(Mention(_LABELS[kind], seq.where, start, end, quote, section))
         return out

@@ -94,7 +94,7 @@ PARAMS: dict[str, Any] = {"c1": 0.05, "c2": 0.01, "max_iterations": 150, "featur
 class Example:
     pmid: str
     tune: bool
-    features: list[list[str]]
+    features: list[F.Attrs]
     labels: list[str]
 
 
@@ -225,7 +225,7 @@ def with_propagation(exs: Sequence[Example], pred: list[list[str]], label: str) 
         j = i
         while j < len(exs) and exs[j].pmid == exs[i].pmid:
             j += 1
-        words = [[f[0][2:] for f in ex.features] for ex in exs[i:j]]
+        words = [[f[0][2:].decode() for f in ex.features] for ex in exs[i:j]]
         out.extend(propagate(words, pred[i:j], label))
         i = j
     return out
@@ -240,7 +240,7 @@ def token_scores(gold: Sequence[Example], pred: Sequence[Sequence[str]]) -> dict
     n_gold: dict[str, int] = {}
     for ex, p in zip(gold, pred, strict=True):
         for f, g, q in zip(ex.features, ex.labels, p, strict=True):
-            if not _WORDY.search(f[0]):  # f[0] is "w=<the word in lower case>"
+            if not _WORDY.search(f[0].decode()):  # f[0] is b"w=<the word in lower case>"
                 continue
             gk, qk = g[2:], q[2:]
             if g != "O":
