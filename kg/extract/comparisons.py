@@ -123,16 +123,30 @@ def _comparison_values(rest: str) -> dict[str, object]:
     return values
 
 
+_RATE_WORDS = ("rate", "proportion", "percentage", "incidence", "prevalence")
+
+
+def _may_say(sentence: str, words: tuple[str, ...]) -> bool:
+    """False only when no case-insensitive pattern for one of ``words`` can match: an ASCII
+    sentence that holds none of them (outside ASCII, ``re.I`` matches more than ``lower``)."""
+    if not sentence.isascii():
+        return True
+    low = sentence.lower()
+    return any(w in low for w in words)
+
+
 def find(sentence: str) -> list[Finding]:
     """Statistic outcomes of one results sentence."""
     out: list[Finding] = []
     taken: list[tuple[int, int]] = []
+    # most results sentences lack what a pattern needs ("(", "%", "±"): skip its scan
+    percent = "%" in sentence
 
     def free(a: int, b: int) -> bool:
         return all(b <= s or a >= e for s, e in taken)
 
     previous: tuple[str, int] | None = None
-    for m in _PAIR_PAREN.finditer(sentence):
+    for m in _PAIR_PAREN.finditer(sentence) if "(" in sentence else ():
         found = _label_before(sentence, m.start())
         if found is not None and _NOT_A_LABEL.search(found[0]):
             found = previous  # "…, but inferior to X (34.4% vs. 44.4%)": the same outcome again
@@ -162,7 +176,7 @@ def find(sentence: str) -> list[Finding]:
         if comp:
             out.append(Finding(label=label, start=lstart, end=m.end(), values=comp))
         taken.append((lstart, m.end()))
-    for m in _PAIR_ARMS.finditer(sentence):
+    for m in _PAIR_ARMS.finditer(sentence) if percent else ():
         if not free(m.start(), m.end()):
             continue
         found = _label_before(sentence, m.start())
@@ -181,7 +195,7 @@ def find(sentence: str) -> list[Finding]:
             out.append(Finding(label=label, start=lstart, end=m.end() + close.end() if close else m.end(), values=comp))
         taken.append((lstart, m.end()))
     previous = None
-    for m in _PCT_OF.finditer(sentence):
+    for m in _PCT_OF.finditer(sentence) if percent else ():
         if not free(m.start(), m.end()):
             continue
         found = _label_before(sentence, m.start())
@@ -195,13 +209,14 @@ def find(sentence: str) -> list[Finding]:
         out.append(Finding(label=found[0], start=found[1], end=m.end(), values={"percentage": value},
                            side="a", arm_words=arm))
         taken.append((found[1], m.end()))
-    for m in _PCT_VERB.finditer(sentence):
+    for m in _PCT_VERB.finditer(sentence) if percent else ():
         if not free(m.start(), m.end()):
             continue
         out.append(Finding(label=m.group("verb"), start=m.start(), end=m.end(),
                            values={"percentage": num.to_decimal(m.group("pct"))}, side="a"))
         taken.append((m.start(), m.end()))
-    for m in _RATE_IS.finditer(sentence):
+    rates = percent and _may_say(sentence, _RATE_WORDS)
+    for m in _RATE_IS.finditer(sentence) if rates else ():
         if not free(m.start(), m.end()):
             continue
         label = _LABEL_LEAD.sub("", m.group("label").strip())
@@ -209,7 +224,8 @@ def find(sentence: str) -> list[Finding]:
         out.append(Finding(label=label, start=start, end=m.end(),
                            values={"percentage": num.to_decimal(m.group("pct"))}, side="a"))
         taken.append((m.start(), m.end()))
-    sds = [m for m in _MEAN_SD.finditer(sentence) if free(m.start(), m.end())]
+    plus_minus = "±" in sentence or "+" in sentence
+    sds = [m for m in _MEAN_SD.finditer(sentence) if free(m.start(), m.end())] if plus_minus else []
     for k, m in enumerate(sds):
         found = _label_before(sentence, m.start())
         if found is None:
@@ -226,7 +242,7 @@ def find(sentence: str) -> list[Finding]:
             values["p_operator"], values["p_value"] = p
         out.append(Finding(label=label, start=lstart, end=m.end(), values=values))
         taken.append((lstart, m.end()))
-    for m in _MEDIAN_IS.finditer(sentence):
+    for m in _MEDIAN_IS.finditer(sentence) if _may_say(sentence, ("median",)) else ():
         if not free(m.start(), m.end()):
             continue
         value = num.to_decimal(m.group("v"))

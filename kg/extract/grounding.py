@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from importlib import resources
 
 from kg.errors import InputError
-from kg.extract.text import BACKGROUND, CONCLUSIONS, METHODS, OBJECTIVE, RESULTS, Sentence
+from kg.extract.text import (
+    BACKGROUND,
+    CONCLUSIONS,
+    METHODS,
+    OBJECTIVE,
+    RESULTS,
+    Sentence,
+    short_form,
+)
 from kg.mesh import MeshTable
 from kg.models import Abbreviation, Span
 
@@ -118,7 +126,8 @@ class Mention:
 def _expand(text: str, abbreviations: Sequence[Abbreviation]) -> str:
     """Each defined short form replaced by its long form (matching only)."""
     for a in abbreviations:
-        text = re.sub(rf"(?<![\w-]){re.escape(a.short)}(?![\w-])", a.long, text)
+        if a.short in text:
+            text = short_form(a.short).sub(a.long, text)
     return text
 
 
@@ -147,10 +156,7 @@ def mentions(
         for ui, words, start, end in _terms(text, mesh=mesh, trees=trees):
             who = said if given is not None else _who(text, start, end)
             out.append(Mention(ui, words, None, TITLE, -1, who, False))
-    long_forms = [
-        (a, re.compile(rf"(?<![\w-]){re.escape(a.short)}(?![\w-])"))
-        for a in {a.short: a for a in abbreviations}.values()
-    ]
+    long_forms = [(a, short_form(a.short)) for a in {a.short: a for a in abbreviations}.values()]
     for i, s in enumerate(sentences):
         quote = s.quote
         said = given.search(quote) is not None if given is not None else False

@@ -235,6 +235,7 @@ class Model:
     threshold: float
     version: str
     bias: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    exp_bias: tuple[float, ...] = field(init=False, repr=False, compare=False)
     likely: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -242,6 +243,8 @@ class Model:
         for j, w in zip(*self.topic.get(BIAS, ((), ())), strict=True):
             bias[j] = w
         object.__setattr__(self, "bias", tuple(bias))
+        # exp of the labels no attribute of a text touches, computed once
+        object.__setattr__(self, "exp_bias", tuple(map(math.exp, bias)))
         # labels that may reach TOPIC_KEPT with no attribute for them
         z = sum(math.exp(b) for b in bias) if bias else 1.0
         floor = math.log(TOPIC_KEPT * z) - 10.0
@@ -256,19 +259,23 @@ def topic_scores(model: Model, attributes: Iterable[str]) -> dict[str, float]:
     """The topic model's probability of the headings that reach ``TOPIC_KEPT`` (a softmax over
     all its labels)."""
     scores = list(model.bias)  # the constant attribute's row: every text has it
-    touched = set(model.likely)
+    changed: set[int] = set()
     get = model.topic.get
     for a in attributes:
         row = get(a)
         if row:
-            touched.update(row[0])
+            changed.update(row[0])
             for j, w in zip(*row, strict=True):
                 scores[j] += w
     exp = math.exp
-    z = sum(map(exp, scores))
+    exps = list(model.exp_bias)  # the same floats, in the same order, as exp of every score
+    for j in changed:
+        exps[j] = exp(scores[j])
+    z = sum(exps)
     floor = math.log(TOPIC_KEPT * z)
     labels = model.labels
-    return {labels[j]: exp(scores[j]) / z for j in sorted(touched) if scores[j] >= floor}
+    touched = changed.union(model.likely)
+    return {labels[j]: exps[j] / z for j in sorted(touched) if scores[j] >= floor}
 
 
 def decide(model: Model, features: Iterable[str]) -> float:

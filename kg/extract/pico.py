@@ -6,6 +6,7 @@ see why kg says what it says. When the text does not state a number, kg does not
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from kg.extract.grounding import (
     grounded,
     mentions,
 )
-from kg.extract.text import METHODS, OBJECTIVE, RESULTS, Sentence
+from kg.extract.text import METHODS, OBJECTIVE, RESULTS, Sentence, short_form
 from kg.mesh import MeshTable
 from kg.models import (
     Abbreviation,
@@ -1264,10 +1265,17 @@ def _abstract(article: Article) -> str:
     return article.abstract_text
 
 
+@functools.lru_cache(maxsize=4096)
+def _word(words: str) -> re.Pattern[str]:
+    """``words`` between word boundaries (compiled once per short form)."""
+    return re.compile(rf"\b{re.escape(words)}\b")
+
+
 def expand_abbreviations(text: str, abbreviations: list[Abbreviation]) -> str:
     """Replace each defined short form with its long form (for MeSH matching only)."""
     for a in abbreviations:
-        text = re.sub(rf"\b{re.escape(a.short)}\b", a.long, text)
+        if a.short in text:
+            text = _word(a.short).sub(a.long, text)
     return text
 
 
@@ -1296,7 +1304,7 @@ def _text_terms(
         for m in mesh.find(s.quote, categories=trees):
             found.append((m.ui, m.text, _sub(s, m.start, m.end)))
         for short, a in long_forms.items():
-            for hit in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", s.quote):
+            for hit in short_form(short).finditer(s.quote) if short in s.quote else ():
                 for m in mesh.find(a.long, categories=trees):
                     if m.end - m.start >= len(a.long) - 2:
                         found.append((m.ui, a.long, _sub(s, hit.start(), hit.end())))

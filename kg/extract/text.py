@@ -11,6 +11,7 @@ Every offset is into ``Article.abstract_text`` (section texts joined by newlines
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -291,6 +292,13 @@ def _reverse(
             ),
         )
     ]
+
+
+@functools.lru_cache(maxsize=4096)
+def short_form(short: str) -> re.Pattern[str]:
+    """Where a defined short form stands alone in a text: "DM", not "DMs" or "T-DM" (compiled
+    once: every abstract's abbreviations are searched for in each of its sentences)."""
+    return re.compile(rf"(?<![\w-]){re.escape(short)}(?![\w-])")
 
 
 def abbreviations(sections: tuple[AbstractSection, ...]) -> list[Abbreviation]:
