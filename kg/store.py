@@ -334,6 +334,18 @@ def _open_for_reading(path: Path) -> tuple[Path, int | None]:
     raise StoreError("the store changed too often while kg tried to open it", source=str(path))
 
 
+def hold_version(version: Path) -> int | None:
+    """A shared lock on ``version`` for a process that opens it by its path (a query worker):
+    the file descriptor to keep open while reading; None where there is no lock to take (a
+    store from before versions, a read-only medium)."""
+    try:
+        fd = os.open(version / READERS, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
 def _open(version: Path, *, read_only: bool) -> Store:
     try:
         return Store.read_only(str(version)) if read_only else Store(str(version))

@@ -113,6 +113,31 @@ def test_a_copy_made_without_keeping_symlinks_is_read_and_built_on(tmp_path: Pat
     assert (copy / POINTER).is_symlink() and graphs(KgStore(copy)) == {"1", "2"}
 
 
+def test_a_query_worker_holds_its_version_after_the_app_lets_go(tmp_path: Path) -> None:
+    from kg.web.pool import QueryPool
+    from kg.web.runner import Task
+
+    path = tmp_path / "store"
+    with KgStore.writing(path) as w:
+        w.replace_graphs(graph(1))
+    with KgStore(path) as reader:
+        pool = QueryPool(reader.version, size=1, timeout=30, max_bytes=1 << 20)
+        pool.start()
+    try:
+        for n in (2, 3):  # two builds: the second removes what nobody holds
+            with KgStore.writing(path) as w:
+                w.replace_graphs(graph(n))
+        assert versions(path) == ["v000001", "v000003"]  # the worker's version stays
+        answer = pool.run(Task("ASK { GRAPH <https://example.org/graph/1> { ?s ?p ?o } }",
+                               accept="application/sparql-results+json"))
+        assert answer.ok and b"true" in answer.body
+    finally:
+        pool.close()
+    with KgStore.writing(path) as w:
+        w.replace_graphs(graph(4))
+    assert versions(path) == ["v000004"]
+
+
 # --- real builds, real readers ------------------------------------------------------------------
 
 

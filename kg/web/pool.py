@@ -43,10 +43,16 @@ def _worker_main(conn: Connection, store_path: str, base_iri: str | None, max_by
 
 
 def _answer_tasks(conn: Connection, store_path: str, base_iri: str | None, max_bytes: int) -> None:
-    """Open the store, then answer tasks until told to stop."""
+    """Open the store, then answer tasks until told to stop.
+
+    The worker holds its version's readers' lock itself: it may outlive the app's hold on the
+    version (a build made a new one; this worker finishes its query first)."""
     from pyoxigraph import Store
 
+    from kg.store import hold_version
+
     try:
+        hold_version(Path(store_path))  # its descriptor stays open, and locked, while it lives
         store = Store.read_only(store_path)
     except (OSError, RuntimeError) as exc:  # RuntimeError: RocksDB's "Corruption: …"
         conn.send(f"cannot open the store {store_path}: {exc}")
