@@ -176,10 +176,11 @@ def mentions(
                         section=s.span.section)
             inside = any(p.start <= span.start and span.end <= p.end for p in participants)
             who = inside or (said if given is not None else _who(quote, start, end))
-            harm = s.role in (RESULTS, CONCLUSIONS) or bool(
+            # a harm only when not said of who was studied (no need to search then)
+            harm = not who and (s.role in (RESULTS, CONCLUSIONS) or bool(
                 _HARM.search(quote[max(0, start - 60) : end + 30])
-            )
-            out.append(Mention(ui, words, span, s.role or METHODS, i, who, harm and not who))
+            ))
+            out.append(Mention(ui, words, span, s.role or METHODS, i, who, harm))
     return out
 
 

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import compress
 from typing import Any
 
 from kg.errors import InputError
@@ -235,7 +236,6 @@ class Model:
     threshold: float
     version: str
     bias: tuple[float, ...] = field(init=False, repr=False, compare=False)
-    exp_bias: tuple[float, ...] = field(init=False, repr=False, compare=False)
     likely: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -243,8 +243,6 @@ class Model:
         for j, w in zip(*self.topic.get(BIAS, ((), ())), strict=True):
             bias[j] = w
         object.__setattr__(self, "bias", tuple(bias))
-        # exp of the labels no attribute of a text touches, computed once
-        object.__setattr__(self, "exp_bias", tuple(map(math.exp, bias)))
         # labels that may reach TOPIC_KEPT with no attribute for them
         z = sum(math.exp(b) for b in bias) if bias else 1.0
         floor = math.log(TOPIC_KEPT * z) - 10.0
@@ -259,23 +257,26 @@ def topic_scores(model: Model, attributes: Iterable[str]) -> dict[str, float]:
     """The topic model's probability of the headings that reach ``TOPIC_KEPT`` (a softmax over
     all its labels)."""
     scores = list(model.bias)  # the constant attribute's row: every text has it
-    changed: set[int] = set()
+    # the labels that may reach the floor; None: all of them (the shipped model's case)
+    touched = None if len(model.likely) == len(scores) else set(model.likely)
     get = model.topic.get
     for a in attributes:
         row = get(a)
         if row:
-            changed.update(row[0])
+            if touched is not None:
+                touched.update(row[0])
             for j, w in zip(*row, strict=True):
                 scores[j] += w
-    exp = math.exp
-    exps = list(model.exp_bias)  # the same floats, in the same order, as exp of every score
-    for j in changed:
-        exps[j] = exp(scores[j])
+    exps = list(map(math.exp, scores))
     z = sum(exps)
     floor = math.log(TOPIC_KEPT * z)
+    kept: Iterable[int]
+    if touched is None:  # one pass in C over every label: score >= floor
+        kept = compress(range(len(scores)), map(floor.__le__, scores))
+    else:
+        kept = (j for j in sorted(touched) if scores[j] >= floor)
     labels = model.labels
-    touched = changed.union(model.likely)
-    return {labels[j]: exps[j] / z for j in sorted(touched) if scores[j] >= floor}
+    return {labels[j]: exps[j] / z for j in kept}
 
 
 def decide(model: Model, features: Iterable[str]) -> float:

@@ -71,5 +71,5 @@ def with_mention_outcomes(
 
 
 def _wordy(text: str) -> bool:
-    return sum(c.isalpha() for c in text) >= _MIN_LETTERS
+    return sum(map(str.isalpha, text)) >= _MIN_LETTERS
 

@@ -245,6 +245,7 @@ class MeshTable:
         "_concepts",
         "_exclude",
         "_extras",
+        "_in_categories",
         "_index",
         "_looked_up",
         "_recent",
@@ -278,6 +279,8 @@ class MeshTable:
         self._cache: dict[str, str] = {}
         self._recent: dict[str, tuple[MeshMatch, ...]] = {}
         self._looked_up: dict[str, str | None] = {}
+        # prefixes → UI → whether it is in those categories (extraction asks the same few)
+        self._in_categories: dict[tuple[str, ...], dict[str, bool]] = {}
         self._synonyms = list(synonyms)
         self._concepts: dict[str, MeshConcept] | None = None
         self._extras = extras
@@ -374,6 +377,19 @@ class MeshTable:
     def in_categories(self, ui: str, prefixes: tuple[str, ...]) -> bool:
         """Whether a tree number of ``ui`` starts with one of ``prefixes`` (``("C", "F03")``…);
         for a supplementary concept, a tree number of a descriptor it maps to."""
+        memo = self._category_memo(prefixes)
+        inside = memo.get(ui)
+        if inside is None:
+            inside = memo[ui] = self._in_categories_of(ui, prefixes)
+        return inside
+
+    def _category_memo(self, prefixes: tuple[str, ...]) -> dict[str, bool]:
+        memo = self._in_categories.get(prefixes)
+        if memo is None or len(memo) > _CACHE_LIMIT:
+            memo = self._in_categories[prefixes] = {}
+        return memo
+
+    def _in_categories_of(self, ui: str, prefixes: tuple[str, ...]) -> bool:
         term = self._terms.get(ui)
         if term is None and ui.startswith("C"):
             return any(self.in_categories(d, prefixes) for d in self.mapped(ui))
@@ -418,7 +434,15 @@ class MeshTable:
             found = self._recent[text] = tuple(self._find(text))
         if categories is None:
             return list(found)
-        return [m for m in found if self.in_categories(m.ui, categories)]
+        memo = self._category_memo(categories)
+        out = []
+        for m in found:
+            inside = memo.get(m.ui)
+            if inside is None:
+                inside = self.in_categories(m.ui, categories)
+            if inside:
+                out.append(m)
+        return out
 
     def _find(self, text: str) -> Iterator[MeshMatch]:
         matcher = self._matcher()
