@@ -27,7 +27,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
-from itertools import accumulate
+from itertools import accumulate, compress, count
 from pathlib import Path
 
 from kg.errors import InputError
@@ -450,7 +450,7 @@ class MeshTable:
         parts = _WORD.split(text)  # gap, word, gap, word, …, gap
         words = parts[1::2]
         keys = self._fold_all(words)
-        starts = [i for i, key in enumerate(keys) if key in index]
+        starts = list(compress(count(), map(index.__contains__, keys)))  # words a term can start
         if not starts:
             return
         gaps = parts[0::2]  # gaps[i] comes before words[i]
