@@ -132,7 +132,7 @@ def _may_say(sentence: str, words: tuple[str, ...]) -> bool:
     if not sentence.isascii():
         return True
     low = sentence.lower()
-    return any(w in low for w in words)
+    return any(map(low.__contains__, words))
 
 
 def find(sentence: str) -> list[Finding]:

@@ -146,7 +146,7 @@ _NEEDLES = (
 
 def _terms(text: str) -> list[tuple[str, int, int]]:
     low = text.lower()
-    if not any(n in low for n in _NEEDLES) or not _ANY.search(text):
+    if not any(map(low.__contains__, _NEEDLES)) or not _ANY.search(text):
         return []  # most sentences name no design: one scan instead of twenty
     out = []
     for pattern, term in _TEXT:

@@ -90,7 +90,7 @@ def states_comparison(text: str) -> bool:
     False
     """
     low = text.lower()
-    if (_has_operator(text) or any(w in low for w in _STRONG_HINTS)) and _STRONG.search(text):
+    if (_has_operator(text) or any(map(low.__contains__, _STRONG_HINTS))) and _STRONG.search(text):
         return True
     return bool(_COMPARISON.search(text)) and bool(directions(_WORDS.findall(low)))
 
@@ -99,7 +99,7 @@ _STRONG_HINTS = ("signific", "ci", "confidence", "differ", "similar", "comparabl
 
 
 def _has_operator(text: str) -> bool:
-    return any(c in text for c in "<=>≤≥")
+    return any(map(text.__contains__, "<=>≤≥"))
 
 
 _NOT_SIGNIFICANT = re.compile(
@@ -351,12 +351,12 @@ def outcome_words(text: str) -> str | None:
     """
     text = _INLINE_LABEL.sub("", text)
     low = text.lower()
-    had = _HAD.search(text) if any(w in low for w in (" had ", " showed ", " experienced ", " reported ")) else None
+    had = _HAD.search(text) if any(map(low.__contains__, (" had ", " showed ", " experienced ", " reported "))) else None
     if had:
         words = _clean(had.group("what"))
         if words:
             return words
-    m = _COPULA_DIRECTION.search(text) if any(w in low for w in (" was ", " were ", " is ", " are ")) else None
+    m = _COPULA_DIRECTION.search(text) if any(map(low.__contains__, (" was ", " were ", " is ", " are "))) else None
     if m:
         head = text[: m.start()]
         if _LEAD_IN.match(head) and "," in head:

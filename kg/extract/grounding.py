@@ -262,7 +262,7 @@ def cues(*, title: str | None, sentences: Sequence[Sentence]) -> list[Mention]:
     for role, i, text, sentence in parts:
         lower = text.lower()
         for name, words, pattern in _CUES:
-            if any(w in lower for w in words) and (m := pattern.search(text)):
+            if any(map(lower.__contains__, words)) and (m := pattern.search(text)):
                 span = None
                 if sentence is not None:
                     span = Span(start=sentence.start + m.start(), end=sentence.start + m.end(),

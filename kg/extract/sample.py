@@ -131,7 +131,7 @@ def _cues(sentence: str) -> list[str]:
     return [
         f"cue={name}"
         for name, pattern in _KINDS
-        if any(n in low for n in _KIND_NEEDLES[name]) and pattern.search(sentence)
+        if any(map(low.__contains__, _KIND_NEEDLES[name])) and pattern.search(sentence)
     ]
 
 
@@ -185,7 +185,7 @@ def features(sentences: list[Sentence]) -> list[tuple[int, Candidate, list[str]]
             f.append("words")
         tail = low_before[-24:]
         f += [name for name, pattern, needles in _TAIL
-              if any(n in tail for n in needles) and pattern.search(tail)]
+              if any(map(tail.__contains__, needles)) and pattern.search(tail)]
         if _PART.match(low_after):
             f.append("part")
         if _RANGE_AFTER.match(low_after):
@@ -194,9 +194,9 @@ def features(sentences: list[Sentence]) -> list[tuple[int, Candidate, list[str]]
         head = low_after[:50]
         for name, pattern in _KINDS:
             needles = _KIND_NEEDLES[name]
-            if any(n in head for n in needles) and pattern.search(head):
+            if any(map(head.__contains__, needles)) and pattern.search(head):
                 f.append(f"cue+={name}")
-            if any(n in tail for n in needles) and pattern.search(tail):
+            if any(map(tail.__contains__, needles)) and pattern.search(tail):
                 f.append(f"cue-={name}")
         others = per_sentence[i]
         if c.value in sums[i]:
