@@ -491,7 +491,7 @@ def _mentioned(found: list[Intervention], text: str) -> int | None:
         i
         for i, iv in enumerate(found)
         if iv.text.lower() in low
-        or (iv.abbreviation and re.search(rf"\b{re.escape(iv.abbreviation)}\b", text))
+        or (iv.abbreviation and _word(iv.abbreviation).search(text))
     ]
     return hits[0] if len(hits) == 1 else None
 
@@ -523,7 +523,10 @@ def outcomes(
         counted = _sentence_outcomes(s, i, arms)
         found.extend(counted)
         found.extend(_stat_outcomes(s, i, arms, counted))
-    about = " ".join([article.title or ""] + [s.quote for s in sentences if s.role != RESULTS and _MEASURED.search(s.quote)])
+    # what the study measured, for _process_rate (only asked when something was found)
+    about = " ".join(
+        [article.title or ""] + [s.quote for s in sentences if s.role != RESULTS and _MEASURED.search(s.quote)]
+    ) if found else ""
     found = [
         f for f in found
         if not _before_treatment(f, sentences[f.sentence]) and not _process_rate(f, sentences[f.sentence], about)
@@ -1061,10 +1064,11 @@ def _label(
     in the passive, the words before it ("Muscle disease developed in six patients")."""
     stripped = after.lstrip(" ,")
     offset = m.end() + (len(after) - len(stripped))
-    if _QUALIFIER.match(stripped) or _PASSIVE_BEFORE.search(before):
+    passive = _PASSIVE_BEFORE.search(before)  # every way through asks it: search once
+    if _QUALIFIER.match(stripped) or passive:
         # "eradicated in 73 (97.3%) of the 75 evaluable patients receiving ofloxacin": the
         # words after say who, the words before say what
-        p = _PASSIVE_BEFORE.search(before)
+        p = passive
         if p:
             what = re.sub(r"^(?:the|a|an)\s+", "", p.group("what").strip(), flags=re.I)
             start = before_start + p.start("what") + p.group("what").find(what)
@@ -1098,7 +1102,7 @@ def _label(
         if len(label.split()) == 1 and word in _VERB_NOUN:
             return label, offset, offset + len(label)
         return label, offset, offset + len(label)
-    p = _PASSIVE_BEFORE.search(before)
+    p = passive
     if p:
         what = p.group("what").strip()
         what = re.sub(r"^(?:and|but|while|whereas)\s+", "", what, flags=re.I)
@@ -1166,11 +1170,17 @@ def _stats(region: str) -> dict[str, object]:
     return stats
 
 
+@functools.lru_cache(maxsize=4096)
+def _name(words: str) -> re.Pattern[str]:
+    """``words`` between word boundaries, in any case (an arm's name; compiled once)."""
+    return re.compile(rf"\b{re.escape(words)}\b", re.I)
+
+
 def _arm(region: str, arms: tuple[Intervention, ...]) -> int | None:
     hits = []
     for i, iv in enumerate(arms):
         names = [iv.text] + ([iv.abbreviation] if iv.abbreviation else [])
-        if any(re.search(rf"\b{re.escape(n)}\b", region, re.I) for n in names if n):
+        if any(_name(n).search(region) for n in names if n):
             hits.append(i)
     return hits[0] if len(hits) == 1 else None
 
@@ -1186,7 +1196,7 @@ def _side_arm(text: str, side: str | None, arms: tuple[Intervention, ...]) -> in
     for i, iv in enumerate(arms):
         for n in (iv.text, iv.abbreviation):
             if n:
-                m = re.search(rf"\b{re.escape(n)}\b", text, re.I)
+                m = _name(n).search(text)
                 if m and (i not in first or m.start() < first[i]):
                     first[i] = m.start()
     if len(first) != 2:
