@@ -96,6 +96,18 @@ _NOT_THIS_STUDY = re.compile(
     r"recommend|lack of|no (?:randomi[sz]ed|controlled))\b",
     re.I,
 )
+# in lower case, one of which a match holds: most sentences hold none and skip the scan
+_NOT_THIS_NEEDLES = (
+    "needed", "required", "warranted", "should be", "future", "further", "previous", "prior",
+    "earlier", "recommend", "lack of", "no randomi", "no controlled",
+)
+
+
+def _not_this_study(text: str) -> bool:
+    """Whether ``text`` speaks of other studies or of studies to come (``_NOT_THIS_STUDY``)."""
+    if text.isascii() and not any(map(text.lower().__contains__, _NOT_THIS_NEEDLES)):
+        return False  # outside ASCII, re.I matches more than lower() does: search then
+    return _NOT_THIS_STUDY.search(text) is not None
 
 
 def from_indexing(article: Article) -> list[DesignFeature]:
@@ -115,11 +127,11 @@ def from_indexing(article: Article) -> list[DesignFeature]:
 def from_text(sentences: list[Sentence], *, title: str | None = None) -> list[DesignFeature]:
     """Design words in the title and in the sentences that describe this study's methods."""
     found: list[DesignFeature] = []
-    if title and not _NOT_THIS_STUDY.search(title):
+    if title and not _not_this_study(title):
         for title_term, _, _ in _terms(title):
             found.append(DesignFeature(term=title_term, found_by="rule:design-title"))
     for s in sentences:
-        if s.role in (BACKGROUND, CONCLUSIONS) or _NOT_THIS_STUDY.search(s.quote):
+        if s.role in (BACKGROUND, CONCLUSIONS) or _not_this_study(s.quote):
             continue
         for term, start, end in _terms(s.quote):
             span = Span(
