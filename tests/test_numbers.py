@@ -10,6 +10,7 @@ import pytest
 from kg.errors import KgError
 from kg.extract import extract, sample
 from kg.extract import numbers as num
+from kg.extract.shipped import ShippedCrf
 from kg.extract.text import sentences
 from kg.models import AbstractSection, Article
 from kg.sources.files import read_file
@@ -91,18 +92,9 @@ def test_the_loader_checks_the_model_checksum(tmp_path: Path, monkeypatch: pytes
     shutil.copy(sample.MODEL, bad)
     bad.write_bytes(bad.read_bytes() + b"\0")
     shutil.copy(sample.CARD, tmp_path / "sample_size.json")
-    monkeypatch.setattr(sample, "MODEL", bad)
-    monkeypatch.setattr(sample, "CARD", tmp_path / "sample_size.json")
-    sample._verified.cache_clear()
-    sample._card.cache_clear()
-    sample._local.__dict__.clear()
-    try:
-        with pytest.raises(KgError, match="sha256"):
-            sample.choose(sentences((AbstractSection(text="We enrolled 40 patients."),)))
-    finally:
-        sample._verified.cache_clear()
-        sample._card.cache_clear()
-        sample._local.__dict__.clear()
+    monkeypatch.setattr(sample, "_MODEL", ShippedCrf(bad, what="sample-size"))
+    with pytest.raises(KgError, match="sha256"):
+        sample.choose(sentences((AbstractSection(text="We enrolled 40 patients."),)))
 
 
 def test_durations_are_never_counts_on_a_real_abstract() -> None:

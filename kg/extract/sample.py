@@ -13,18 +13,13 @@ inference; the model ships as ``kg/data/sample_size.crfsuite`` with a card
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
-import threading
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any
 
-from kg.errors import KgError
 from kg.extract import numbers as num
+from kg.extract.shipped import ShippedCrf
 from kg.extract.text import Sentence
 from kg.models import Span
 
@@ -226,47 +221,12 @@ def label(start: int, end: int, gold: list[tuple[int, int]]) -> str:
     return LABEL_N if any(start < ge and end > gs for gs, ge in gold) else LABEL_O
 
 
-@cache
-def _card() -> dict[str, Any]:
-    try:
-        card: dict[str, Any] = json.loads(CARD.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise KgError(f"sample-size model card unreadable: {exc}") from exc
-    return card
-
-
-@cache
-def _verified() -> str:
-    """The model's path, once its sha256 matches the card (checked once per process)."""
-    card = _card()
-    try:
-        digest = hashlib.sha256(MODEL.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise KgError(f"sample-size model missing: {exc}") from exc
-    if digest != card.get("sha256"):
-        raise KgError(f"{MODEL.name}: sha256 {digest} does not match its card {CARD.name}")
-    return str(MODEL)
-
-
-_local = threading.local()
-
-
-def _tagger() -> Any:
-    """The model, loaded once per thread (a tagger holds the sequence it scores, so threads of
-    one process, as Dask's, must not share one)."""
-    tagger = getattr(_local, "tagger", None)
-    if tagger is None:
-        import pycrfsuite
-
-        tagger = pycrfsuite.Tagger()
-        tagger.open(_verified())
-        _local.tagger = tagger
-    return tagger
+_MODEL = ShippedCrf(MODEL, what="sample-size")
 
 
 def scores(sentences: list[Sentence]) -> list[tuple[int, Candidate, float]]:
     """(sentence index, candidate, probability that it is the study's N)."""
-    tagger = _tagger()
+    tagger = _MODEL.tagger()
     out = []
     for i, c, f in features(sentences):
         tagger.set([f])
@@ -281,8 +241,8 @@ _NOUN_AFTER = re.compile(
 
 def threshold() -> float:
     """Below this probability no candidate is the sample size (chosen on train folds; the card)."""
-    _tagger()
-    return float(_card()["threshold"])
+    _MODEL.tagger()
+    return float(_MODEL.card()["threshold"])
 
 
 def pick(probabilities: list[float], *, prefer: float = 1.0) -> int | None:
@@ -298,7 +258,7 @@ def pick(probabilities: list[float], *, prefer: float = 1.0) -> int | None:
 def choose(sentences: list[Sentence]) -> tuple[int, Span, str | None] | None:
     """The study's N, its span ("131 patients") and which count it is, or None."""
     scored = scores(sentences)
-    k = pick([p for _, _, p in scored], prefer=float(_card().get("prefer", 1.0)))
+    k = pick([p for _, _, p in scored], prefer=float(_MODEL.card().get("prefer", 1.0)))
     if k is None or scored[k][2] < threshold():
         return None
     i, c, _ = scored[k]

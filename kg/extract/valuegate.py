@@ -18,21 +18,16 @@ split, metrics, sha256) whose checksum the loader verifies.
 from __future__ import annotations
 
 import contextvars
-import hashlib
-import json
 import re
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
-from typing import Any
 
-from kg.errors import KgError
 from kg.extract import numbers as num
 from kg.extract import sample
+from kg.extract.shipped import ShippedCrf
 from kg.extract.text import Sentence
 from kg.models import Intervention, Span
 
@@ -248,55 +243,22 @@ def label(start: int, end: int, gold: list[tuple[int, int]]) -> str:
 # --- the model -----------------------------------------------------------------------------------
 
 
-@cache
-def _card() -> dict[str, Any]:
-    try:
-        card: dict[str, Any] = json.loads(CARD.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise KgError(f"value-gate model card unreadable: {exc}") from exc
-    return card
-
-
-@cache
-def _verified() -> str:
-    """The model's path, once its sha256 matches the card (checked once per process)."""
-    try:
-        digest = hashlib.sha256(MODEL.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise KgError(f"value-gate model missing: {exc}") from exc
-    if digest != _card().get("sha256"):
-        raise KgError(f"{MODEL.name}: sha256 {digest} does not match its card {CARD.name}")
-    return str(MODEL)
-
-
-_local = threading.local()
-
-
-def _tagger() -> Any:
-    """The model, loaded once per thread (a tagger holds the item it scores)."""
-    tagger = getattr(_local, "tagger", None)
-    if tagger is None:
-        import pycrfsuite
-
-        tagger = pycrfsuite.Tagger()
-        tagger.open(_verified())
-        _local.tagger = tagger
-    return tagger
+_MODEL = ShippedCrf(MODEL, what="value-gate")
 
 
 def found_by() -> str:
     """How a number the gate let through was found, for ``found_by`` ("model:valuegate-1")."""
-    return f"model:{NAME}-{_card()['version']}"
+    return f"model:{NAME}-{_MODEL.card()['version']}"
 
 
 def threshold() -> float:
     """Below this probability a number is not stated (chosen out of fold on train; the card)."""
-    return float(_card()["threshold"])
+    return float(_MODEL.card()["threshold"])
 
 
 def probability(feats: list[str]) -> float:
     """The probability that a number with features ``feats`` is a result value of its kind."""
-    tagger = _tagger()
+    tagger = _MODEL.tagger()
     tagger.set([feats])
     return float(tagger.marginal(LABEL_VALUE, 0))
 
