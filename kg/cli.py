@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import shutil
 import socket
 import sys
@@ -25,8 +26,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = """\b
 Exit codes: 0 success, 1 data does not conform, 2 usage error,
-3 failure (bad input, I/O) with a one-line message, 130 interrupted (Ctrl-C)."""
+3 failure (bad input, I/O) with a one-line message, 130 interrupted (Ctrl-C),
+141 the reader of standard output went away (kg ... | head)."""
 INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for `yes | head`
 
 store_option = click.option(
     "--store",
@@ -103,9 +106,13 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except BrokenPipeError:
+            _pipe_closed()
         except KgError as exc:
             if click.get_current_context().find_root().params.get("debug"):
                 raise
+            if isinstance(exc.__cause__, BrokenPipeError):
+                _pipe_closed()
             click.echo(f"kg: error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
@@ -115,6 +122,14 @@ def handle_errors(func: F) -> F:
             sys.exit(INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _pipe_closed() -> None:
+    """The reader of standard output went away (``| head``): no message, no output left to
+    flush into the closed pipe at exit (Python would complain), exit 141 as a shell reports."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(PIPE_CLOSED)
 
 
 @click.group(epilog=EXIT_CODES)
@@ -207,8 +222,6 @@ def build(
     skipped (exit code 3 at the end, after everything else went through); --strict stops at the
     first.
     """
-    import os
-
     from kg.pipeline import build as run_build
     from kg.pipeline import check_update_order
     from kg.shard import DaskRunner, LocalRunner, Runner, default_workers
@@ -833,8 +846,6 @@ def publish(
     and DELETEs those no longer in the store. Faults (429, 5xx, connection) are retried with
     backoff; graphs that still fail are named at the end (exit code 3).
     """
-    import os
-
     from kg.errors import UsageError
     from kg.publish import PublishSettings
     from kg.publish import publish as run_publish

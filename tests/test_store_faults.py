@@ -101,3 +101,21 @@ def test_ctrl_c_during_a_build_is_one_line_exit_130_and_a_rerun_finishes_it(tmp_
     for s in (store, clean):
         assert kg("export", "--store", str(s), "-o", str(s) + ".nq").returncode == 0
     assert _articles(Path(str(store) + ".nq")) == _articles(Path(str(clean) + ".nq"))
+
+
+@pytest.mark.parametrize("command", [
+    ("query", "--format", "tsv", "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"),
+    ("export", "-o", "-", "--format", "nq"),
+], ids=["query", "export"])
+def test_a_reader_that_goes_away_is_exit_141_and_no_message(built: Path, command: tuple[str, ...]) -> None:
+    """`kg query … | head`: click said exit 1 ("does not conform"), export "cannot write: Broken pipe"."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg", *command, "--store", str(built)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+        env={**os.environ, "PYTHONSAFEPATH": "1"},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # gone before kg writes a byte (head, once it has its lines, alike)
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141, err
+    assert err == ""
