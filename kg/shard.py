@@ -8,17 +8,16 @@ distributed cluster (:class:`DaskRunner`), and applies the shards to the store i
 
 Memory stays flat whatever the size of the file: records stream; each article is serialized
 as soon as it is mapped; N-Quads are held only up to :data:`RUN_BYTES` before a sorted run goes
-to disk; the runs are merged (``heapq.merge``) into the shard. What is kept per file is one
-small entry per PMID (which run holds its last version) — needed so that a later record of a
-PMID replaces an earlier one, and a ``DeleteCitation`` drops it, exactly as in record order.
+to disk; the runs are merged (``heapq.merge``, :mod:`kg.extsort`) into the shard. What is kept
+per file is one small entry per PMID (which run holds its last version) — needed so that a
+later record of a PMID replaces an earlier one, and a ``DeleteCitation`` drops it, exactly as
+in record order.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
-import heapq
 import logging
 import multiprocessing
 import multiprocessing.forkserver
@@ -32,13 +31,15 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 from pyoxigraph import Quad, RdfFormat, serialize
 
-from kg.atomic import atomic_write
+from kg import extsort
+from kg.atomic import atomic_output
 from kg.errors import InputError, KgError, StoreError, UsageError
 from kg.extract import extract
+from kg.extsort import Keep, Runs, write_lines
 from kg.mesh import MeshTable
 from kg.models import Article, Deletion, Problem, Record
 from kg.rdf.evidence import evidence_quads
@@ -50,10 +51,9 @@ log = logging.getLogger(__name__)
 
 SHARD_SUFFIX = ".nq.gz"
 #: N-Quads bytes held in memory before they are sorted and written as one run.
-RUN_BYTES = 32 << 20
+RUN_BYTES = extsort.RUN_BYTES
 #: Runs merged at once (open files); more runs are merged in several passes.
-MAX_FANIN = 64
-_WRITE_LINES = 4096  # lines joined per write to the gzip stream
+MAX_FANIN = extsort.MAX_FANIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,12 +228,13 @@ def _graph_term(iris: Iris, pmid: str) -> bytes:
 
 
 class _RunWriter:
-    """Sorted runs of N-Quads lines on disk, merged at the end into one gzipped shard."""
+    """Sorted runs of N-Quads lines on disk (:class:`kg.extsort.Runs`), each run one batch of
+    article graphs, merged at the end into one gzipped shard."""
 
     def __init__(self, out_dir: Path, stem: str) -> None:
         self.out_dir = out_dir
         self.stem = stem
-        self.paths: list[Path] = []  # every run written, merged ones included
+        self.runs = Runs(out_dir, stem)
         self.pmids: list[list[str]] = []  # the PMIDs whose graphs each first-pass run holds
 
     @property
@@ -241,76 +242,40 @@ class _RunWriter:
         """First-pass runs written so far."""
         return len(self.pmids)
 
-    def _new(self) -> Path:
-        path = self.out_dir / f".{self.stem}.run{len(self.paths):05d}"
-        self.paths.append(path)
-        return path
-
     def write(self, batch: dict[str, bytes]) -> None:
         lines: list[bytes] = []
         for blob in batch.values():
             lines += blob.split(b"\n")[:-1]  # each blob ends with a newline
-        lines.sort()
-        with self._new().open("wb") as fh:
-            fh.write(b"\n".join(lines))
-            fh.write(b"\n")
+        self.runs.add(lines)
         self.pmids.append(list(batch))
 
     def merge(self, stale: list[set[bytes]]) -> tuple[Path | None, int]:
         """Merge the runs (dropping stale graphs and repeated lines) into the shard."""
-        sources: list[tuple[Path, set[bytes]]] = list(zip(self.paths, stale, strict=True))
         try:
-            while len(sources) > MAX_FANIN:  # more runs than files to keep open: pre-merge
-                group, sources = sources[:MAX_FANIN], sources[MAX_FANIN:]
-                path = self._new()
-                with path.open("wb") as fh:
-                    _merge_into(group, fh.write)
-                sources.append((path, set()))
-            if not sources:
+            if not self.runs.paths:
                 return None, 0
+            lines = self.runs.merged(keep=[_graph_not_in(d) for d in stale], max_fanin=MAX_FANIN)
             shard = self.out_dir / f"{self.stem}{SHARD_SUFFIX}"
             # Scratch, removed once loaded: atomic (a shard is whole or absent), not durable.
-            with (
-                atomic_write(shard, durable=False) as raw,
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0) as gz,
-            ):
-                quads = _merge_into(sources, gz.write)
+            with atomic_output(shard, durable=False, compresslevel=1) as gz:
+                quads = write_lines(lines, gz.write)
             if not quads:
                 shard.unlink()
                 return None, 0
             return shard, quads
         finally:
-            for path in self.paths:
-                path.unlink(missing_ok=True)
+            self.runs.remove()
 
 
-def _merge_into(sources: list[tuple[Path, set[bytes]]], write: Callable[[bytes], object]) -> int:
-    """Write the sorted union of the runs to ``out``, each line once; return the lines written."""
-    with contextlib.ExitStack() as stack:
-        streams = [_lines(stack.enter_context(p.open("rb")), drop) for p, drop in sources]
-        n = 0
-        previous = b""
-        pending: list[bytes] = []
-        for line in heapq.merge(*streams):
-            if line == previous:
-                continue
-            previous = line
-            pending.append(line)
-            if len(pending) >= _WRITE_LINES:
-                write(b"".join(pending))
-                n += len(pending)
-                pending.clear()
-        write(b"".join(pending))
-        return n + len(pending)
-
-
-def _lines(fh: IO[bytes], drop: set[bytes]) -> Iterator[bytes]:
+def _graph_not_in(drop: set[bytes]) -> Keep | None:
+    """Keep the lines whose graph is not in ``drop`` (None: keep all)."""
     if not drop:
-        yield from fh
-        return
-    for line in fh:  # ``… <graph> .\n``: the graph is the line's last IRI
-        if line[line.rindex(b"<") : -3] not in drop:
-            yield line
+        return None
+
+    def keep(line: bytes) -> bool:  # ``… <graph> .\n``: the graph is the line's last IRI
+        return line[line.rindex(b"<") : -3] not in drop
+
+    return keep
 
 
 # --- engines: who runs build_shard --------------------------------------------------------
