@@ -324,9 +324,27 @@ def _echo_some(items: list[Any], *, limit: int = 20) -> None:
     default=None,
     help="Format [default: from the output file's extension; nq for -].",
 )
+@click.option(
+    "--tmp-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for the sort's scratch files [default: beside the output; TMPDIR for -].",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show progress on standard error [default: when it is a terminal].",
+)
 @handle_errors
-def export(store_path: Path | None, output: str, fmt: str | None) -> None:
-    """Write a dump of the store. N-Triples and N-Quads dumps are sorted (canonical)."""
+def export(
+    store_path: Path | None,
+    output: str,
+    fmt: str | None,
+    tmp_dir: Path | None,
+    progress: bool | None,
+) -> None:
+    """Write a dump of the store, in a canonical order, in flat memory (an external sort);
+    gzip when the output ends .gz. N-Triples and N-Quads dumps are sorted lines."""
     from kg.export import export as run_export
     from kg.store import KgStore
 
@@ -339,7 +357,7 @@ def export(store_path: Path | None, output: str, fmt: str | None) -> None:
             f"cannot tell the format from {output!r}; use --format ({', '.join(sorted(FORMATS))})"
         )
     store = KgStore(settings.store)
-    n = run_export(store, output, chosen)
+    n = run_export(store, output, chosen, tmp_dir=tmp_dir, progress=progress)
     if output != "-":
         click.echo(f"{n} statements → {output} ({chosen.name})", err=True)
 

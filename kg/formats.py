@@ -24,6 +24,7 @@ FORMATS: dict[str, Format] = {
         Format("nt", (".nt",), "application/n-triples", RdfFormat.N_TRIPLES, quads=False),
         Format("nq", (".nq",), "application/n-quads", RdfFormat.N_QUADS, quads=True),
         Format("trig", (".trig",), "application/trig", RdfFormat.TRIG, quads=True),
+        Format("rdfxml", (".rdf", ".owl"), "application/rdf+xml", RdfFormat.RDF_XML, quads=False),
         Format(
             "jsonld", (".jsonld", ".json"), "application/ld+json", RdfFormat.JSON_LD, quads=True
         ),
