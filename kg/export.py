@@ -152,14 +152,18 @@ def sorted_statements(
     quads: bool,
     directory: Path,
     run_bytes: int = RUN_BYTES,
+    max_fanin: int = MAX_FANIN,
     on_read: Callable[[int], object] | None = None,
 ) -> Iterator[Iterator[bytes]]:
     """The store's N-Quads (``quads``) or N-Triples lines (the union of its graphs), sorted in
     byte order, each once, with their ``\\n``: the canonical dump, in bounded memory.
 
-    Runs go to ``directory`` and are removed when the block ends.
+    Runs go to ``directory``, merged ``max_fanin`` at a time, and are removed when the block
+    ends.
     """
-    with ExternalSort(directory, run_bytes=run_bytes, stem="statements", on_lines=on_read) as sort:
+    with ExternalSort(
+        directory, run_bytes=run_bytes, max_fanin=max_fanin, stem="statements", on_lines=on_read
+    ) as sort:
         sink = cast(IO[bytes], sort)  # a binary sink: ``write`` and ``flush``
         if quads:
             store.store.dump(sink, RdfFormat.N_QUADS)
