@@ -152,14 +152,14 @@ class ExternalSort:
         """The whole lines held, without their ``\\n``; a partial last line stays held."""
         data = b"".join(self._chunks)
         self._chunks.clear()
-        end = len(data) if final else data.rfind(b"\n") + 1
-        if end < len(data):
-            self._chunks.append(data[end:])
-        self._held = len(data) - end
-        lines = data[:end].split(b"\n") if end else []
+        lines = data.split(b"\n") if data else []
         del data
-        if lines and not lines[-1]:
-            lines.pop()  # the text ended with its line break
+        rest = lines.pop() if lines else b""  # after the last line break: a partial line
+        if final and rest:
+            lines.append(rest)
+        elif rest:
+            self._chunks.append(rest)
+        self._held = len(rest) if self._chunks else 0
         if self.on_lines is not None:
             self.on_lines(len(lines))
         return lines
