@@ -326,7 +326,7 @@ def _echo_some(items: list[Any], *, limit: int = 20) -> None:
 )
 @click.option(
     "--tmp-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Directory for the sort's scratch files [default: beside the output; TMPDIR for -].",
 )

@@ -120,15 +120,21 @@ def test_many_runs_really_are_written(
     store: KgStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     added: list[int] = []
+    where: set[Path] = set()
     real = extsort.Runs.add
 
     def add(self: extsort.Runs, lines: list[bytes]) -> None:
         added.append(len(lines))
+        where.add(self.directory.parent)
         real(self, lines)
 
     monkeypatch.setattr(extsort.Runs, "add", add)
     export(store, tmp_path / "kg.nq", FORMATS["nq"], run_bytes=SMALL_RUN)
     assert len(added) > 100 and sum(added) == len(store)
+    assert where == {tmp_path}  # beside the output
+    (tmp_path / "scratch").mkdir()
+    export(store, "/dev/null", FORMATS["nq"], run_bytes=SMALL_RUN, tmp_dir=tmp_path / "scratch")
+    assert where == {tmp_path, tmp_path / "scratch"} and not any((tmp_path / "scratch").iterdir())
 
 
 # --- gzip by name ---------------------------------------------------------------------------
