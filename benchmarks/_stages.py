@@ -13,7 +13,7 @@ from kg.mesh import MeshTable
 from kg.models import Article
 from kg.rdf.evidence import evidence_quads
 from kg.rdf.iris import Iris
-from kg.rdf.mapping import article_quads
+from kg.rdf.mapping import article_nquads
 from kg.sources.files import read_file
 
 IRIS = Iris("https://w3id.org/kg/id/")
@@ -36,7 +36,7 @@ def count(mode: str, path: Path, mesh: MeshTable) -> tuple[int, int]:
         if isinstance(r, Article):
             n += 1
             if mode in ("map", "extract"):
-                q += len(article_quads(r, iris=IRIS))
+                q += article_nquads(r, iris=IRIS).count("\n")
             if mode == "extract":
                 q += len(evidence_quads(extract(r, mesh=mesh), iris=IRIS))
     return n, q

@@ -44,7 +44,8 @@ from kg.mesh import MeshTable
 from kg.models import Article, Deletion, Problem, Record
 from kg.rdf.evidence import evidence_quads
 from kg.rdf.iris import Iris, is_doi
-from kg.rdf.mapping import article_quads
+from kg.rdf.mapping import article_nquads
+from kg.rdf.nquads import to_quads
 from kg.sources.files import read_file
 
 log = logging.getLogger(__name__)
@@ -125,12 +126,13 @@ def build_shard(
                 books += record.is_book
                 if record.doi and not is_doi(record.doi):
                     problems.append(_not_a_doi(record))
-                graph = article_quads(record, iris=iris) + _evidence(
-                    record, iris=iris, mesh=mesh, problems=problems
-                )
-                if check is not None and check(record.pmid, graph) and strict:
+                # the article's lines are written as text (kg.rdf.nquads: the bytes pyoxigraph
+                # would write, without a Quad object each); the evidence is serialized
+                lines = article_nquads(record, iris=iris)
+                evidence = _evidence(record, iris=iris, mesh=mesh, problems=problems)
+                if check is not None and check(record.pmid, to_quads(lines) + evidence) and strict:
                     continue  # --validate --strict: a graph that breaks its shapes stays out
-                blob = serialize(graph, format=RdfFormat.N_QUADS) or b""
+                blob = lines.encode() + (serialize(evidence, format=RdfFormat.N_QUADS) or b"")
                 held += len(blob) - len(batch.pop(record.pmid, b""))
                 batch[record.pmid] = blob
                 last[record.pmid] = 2 * runs.count + 1

@@ -26,6 +26,8 @@ _SAFE_IRI_BASE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+[/#]$")
 
 def _enc(value: str) -> str:
     """Percent-encode an input value for use as one IRI path segment."""
+    if value.isascii() and value.isalnum():
+        return value  # what quote gives back for these, without its work (PMIDs, indexes)
     return quote(value, safe="")
 
 
@@ -58,22 +60,37 @@ class Iris:
         self.base = base
 
     def _mint(self, *segments: str) -> NamedNode:
-        return NamedNode(self.base + "/".join(_enc(s) for s in segments))
+        return NamedNode(self._iri(*segments))
 
-    # things kg describes
+    def _iri(self, *segments: str) -> str:
+        return self.base + "/".join(map(_enc, segments))
+
+    # things kg describes (``*_iri``: the IRI as text, for the map stage's N-Quads lines)
     def article(self, pmid: str) -> NamedNode:
-        return self._mint("pubmed", pmid)
+        return NamedNode(self.article_iri(pmid))
+
+    def article_iri(self, pmid: str) -> str:
+        return self._iri("pubmed", pmid)
 
     def graph(self, pmid: str) -> NamedNode:
         """The named graph holding everything kg says about one article."""
-        return self._mint("graph", "pubmed", pmid)
+        return NamedNode(self.graph_iri(pmid))
+
+    def graph_iri(self, pmid: str) -> str:
+        return self._iri("graph", "pubmed", pmid)
 
     def part(self, pmid: str, kind: str, index: int | str) -> NamedNode:
         """A node that belongs to one article: ``…/pubmed/{pmid}/{kind}/{index}``."""
-        return self._mint("pubmed", pmid, kind, str(index))
+        return NamedNode(self.part_iri(pmid, kind, index))
+
+    def part_iri(self, pmid: str, kind: str, index: int | str) -> str:
+        return self._iri("pubmed", pmid, kind, str(index))
 
     def journal(self, key: str) -> NamedNode:
-        return self._mint("journal", key)
+        return NamedNode(self.journal_iri(key))
+
+    def journal_iri(self, key: str) -> str:
+        return self._iri("journal", key)
 
     def metadata_graph(self) -> NamedNode:
         return self._mint("graph", "metadata")
@@ -96,21 +113,43 @@ class Iris:
     # the world outside
     @staticmethod
     def pubmed(pmid: str) -> NamedNode:
-        return NamedNode(f"https://pubmed.ncbi.nlm.nih.gov/{_enc(pmid)}/")
+        return NamedNode(Iris.pubmed_iri(pmid))
+
+    @staticmethod
+    def pubmed_iri(pmid: str) -> str:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{_enc(pmid)}/"
 
     @staticmethod
     def doi(doi: str) -> NamedNode:
-        return NamedNode("https://doi.org/" + quote(doi, safe="/"))
+        return NamedNode(Iris.doi_iri(doi))
+
+    @staticmethod
+    def doi_iri(doi: str) -> str:
+        return "https://doi.org/" + quote(doi, safe="/")
 
     @staticmethod
     def pmc(pmc: str) -> NamedNode:
-        return NamedNode(f"https://www.ncbi.nlm.nih.gov/pmc/articles/{_enc(pmc)}/")
+        return NamedNode(Iris.pmc_iri(pmc))
+
+    @staticmethod
+    def pmc_iri(pmc: str) -> str:
+        return f"https://www.ncbi.nlm.nih.gov/pmc/articles/{_enc(pmc)}/"
 
     @staticmethod
     def orcid(orcid: str) -> NamedNode | None:
-        return NamedNode(f"https://orcid.org/{orcid}") if _ORCID.match(orcid) else None
+        iri = Iris.orcid_iri(orcid)
+        return NamedNode(iri) if iri else None
+
+    @staticmethod
+    def orcid_iri(orcid: str) -> str | None:
+        return f"https://orcid.org/{orcid}" if _ORCID.match(orcid) else None
 
     @staticmethod
     def mesh(ui: str) -> NamedNode | None:
         """``http://id.nlm.nih.gov/mesh/{UI}`` for a well-formed UI (or D…Q… pair), else None."""
-        return NamedNode(f"http://id.nlm.nih.gov/mesh/{ui}") if is_mesh_ui(ui) else None
+        iri = Iris.mesh_iri(ui)
+        return NamedNode(iri) if iri else None
+
+    @staticmethod
+    def mesh_iri(ui: str) -> str | None:
+        return f"http://id.nlm.nih.gov/mesh/{ui}" if is_mesh_ui(ui) else None

@@ -1,0 +1,85 @@
+"""Does the map stage give byte-identical N-Quads to a saved baseline? For speed work on it.
+
+Maps every article of the shared PubMed records (``../shared/data/pubmed``: XML and MEDLINE
+text) and of ``tests/data`` with :func:`kg.rdf.mapping.article_nquads` and writes, per article, a
+``# source PMID`` line and its N-Quads. Save a baseline from a clean checkout of the commit
+before the change, then compare the working tree against it:
+
+    git worktree add --detach /tmp/wt-base HEAD
+    PYTHONPATH=/tmp/wt-base python benchmarks/check_map_identical.py --write /tmp/map-base.nq
+    python benchmarks/check_map_identical.py --against /tmp/map-base.nq
+
+A checkout from before ``article_nquads`` existed is read through ``article_quads`` and
+pyoxigraph's N-Quads serializer, which is what kg wrote then. Exits 1 and prints the first
+differing article when any byte differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import kg
+from kg.errors import KgError
+from kg.models import Article
+from kg.rdf import mapping
+from kg.rdf.iris import Iris
+from kg.sources.files import expand, read_file
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = (ROOT.parent / "shared" / "data" / "pubmed", ROOT / "tests" / "data")
+IRIS = Iris("https://w3id.org/kg/id/")
+
+
+def articles(corpora: tuple[Path, ...] = CORPORA) -> Iterator[tuple[str, Article]]:
+    """Every article under ``corpora``, with the file it came from."""
+    for corpus in corpora:
+        for path in expand([corpus], recursive=True):
+            try:
+                for record in read_file(path):
+                    if isinstance(record, Article):
+                        yield str(path.relative_to(corpus.parent)), record
+            except KgError:
+                continue  # a deliberately broken input, or a file kg does not read
+
+
+def nquads(article: Article) -> str:
+    if hasattr(mapping, "article_nquads"):
+        return str(mapping.article_nquads(article, iris=IRIS))
+    from pyoxigraph import RdfFormat, serialize
+
+    out = serialize(mapping.article_quads(article, iris=IRIS), format=RdfFormat.N_QUADS) or b""
+    return out.decode("utf-8")
+
+
+def chunks() -> Iterator[str]:
+    for source, article in articles():
+        yield f"# {source} {article.pmid}\n{nquads(article)}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    what = ap.add_mutually_exclusive_group(required=True)
+    what.add_argument("--write", type=Path, help="save the dump here (the baseline)")
+    what.add_argument("--against", type=Path, help="compare with this saved dump")
+    args = ap.parse_args()
+    print(f"kg from {Path(kg.__file__).parent}", file=sys.stderr)
+    got = list(chunks())
+    if args.write:
+        args.write.write_text("".join(got), encoding="utf-8")
+        print(f"wrote {len(got)} articles to {args.write}")
+        return
+    want = args.against.read_text(encoding="utf-8").split("\n# ")
+    mine = "".join(got).split("\n# ")
+    differ = [(w, g) for w, g in zip(want, mine, strict=False) if w != g]
+    print(f"{len(mine)} articles mapped, {len(want)} in the baseline, {len(differ)} differ")
+    for w, g in differ[:1]:
+        print(f"- {w[:3000]}\n+ {g[:3000]}")
+    if differ or len(want) != len(mine):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
