@@ -11,8 +11,17 @@ pyoxigraph's ``substitutions``). Prints, from one run: what was loaded and how l
 then per question the rows, the median latency on each engine, and the Oxigraph/rdflib ratio;
 the rows of both engines are checked to be the same.
 
-    python benchmarks/bench_query.py [--triples 1000000] [--repeat 5] [--rdflib-repeat 3]
-                                     [--source DIR]... [--workdir DIR]
+With ``--sizes 1000000,3000000,10000000`` it measures each size in one run (rdflib only up to
+``--rdflib-max`` quads, default 2,000,000: past that it needs more memory and time than the
+figures are worth) and ends with a table of warm Oxigraph latency and rows per question at
+each size, with the growth from one size to the next (time ×, rows ×): a question that scales grows no faster than its
+rows. ``--optimize`` compacts each store after its bulk load (``Store.optimize``; the stores
+are kept apart from the plain ones). ``--queries DIR`` runs ``DIR/NAME.rq`` instead of a
+shipped question (to compare shapes); ``--only NAME`` times only that question.
+
+    python benchmarks/bench_query.py [--triples 1000000 | --sizes N,N,...] [--repeat 7]
+                                     [--rdflib-repeat 3] [--rdflib-max 2000000] [--optimize]
+                                     [--only NAME]... [--queries DIR] [--source DIR]... [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -35,8 +44,8 @@ import rdflib
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Store
 from rdflib.query import ResultRow
 
-from kg.export import canonical_lines
-from kg.queries import named_query
+from kg.export import sorted_statements
+from kg.queries import NamedQuery, named_query, parse_header
 from kg.query import PreparedQuery, prepare, rows, run_query, to_python
 from kg.rdf.namespaces import PREFIXES
 from kg.store import KgStore, current_version
@@ -152,58 +161,138 @@ def timed(fn: Callable[[], Counter[tuple[Any, ...]]], n: int) -> tuple[float, Co
     return statistics.median(times), answer
 
 
+def load_size(
+    work: Path, lines: list[bytes], target: int, *, optimize: bool = False
+) -> tuple[Path, int, int]:
+    """The replicated dump for ``target`` quads and its Oxigraph store (both reused).
+
+    With ``optimize``, the store is compacted after the bulk load (``Store.optimize``): the
+    bulk loader leaves one set of sorted files per slice it loads, and every lookup then seeks
+    in each of them, so a lookup costs more as the store grows until they are compacted.
+    """
+    here = work / f"q{target}"
+    here.mkdir(parents=True, exist_ok=True)
+    dump = here / "replicated.nq"
+    big = here / ("oxigraph-optimized" if optimize else "oxigraph")
+    t = time.perf_counter()
+    if not dump.exists():
+        data = replicate(lines, target)
+        dump.write_bytes(b"".join(data))
+        del data
+    if not (big / "CURRENT").exists():
+        loading = Store(str(big))
+        loading.bulk_load(path=str(dump), format=RdfFormat.N_QUADS)
+        if optimize:
+            loading.optimize()
+        del loading
+    store = KgStore(big)
+    quads = len(store)
+    graphs = sum(1 for _ in store.store.named_graphs())
+    store.close()
+    print(f"  {target:,}: {quads:,} quads in {graphs:,} graphs, ready in "
+          f"{time.perf_counter() - t:.1f} s")
+    return big, quads, graphs
+
+
+def load_rdflib(dump: Path) -> rdflib.Dataset:
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # rdflib's default_context
+        ds = rdflib.Dataset(default_union=True)
+        ds.parse(dump, format="nquads")
+    print(f"  rdflib: {len(ds):,} distinct triples (union) loaded in "
+          f"{time.perf_counter() - t:.1f} s")
+    return ds
+
+
+def question_text(name: str, queries: Path | None) -> NamedQuery:
+    """The shipped question, or the file of that name in ``queries`` (to compare shapes)."""
+    if queries is not None and (queries / f"{name}.rq").exists():
+        return parse_header((queries / f"{name}.rq").read_text(encoding="utf-8"), name=name)
+    return named_query(name)
+
+
+def label(name: str, params: dict[str, object]) -> str:
+    return name + (" " + " ".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--triples", type=int, default=1_000_000, help="statements to load")
-    ap.add_argument("--repeat", type=int, default=5, help="runs per question on Oxigraph")
+    ap.add_argument("--sizes", help="several sizes, comma-separated (overrides --triples)")
+    ap.add_argument("--repeat", type=int, default=7, help="timed runs per question on Oxigraph")
     ap.add_argument("--rdflib-repeat", type=int, default=3, help="runs per question on rdflib")
+    ap.add_argument("--rdflib-max", type=int, default=2_000_000,
+                    help="compare with rdflib at sizes up to this many quads (0: never)")
+    ap.add_argument("--optimize", action="store_true",
+                    help="compact each store after its bulk load (Store.optimize)")
+    ap.add_argument("--only", action="append", help="only the questions of this name")
+    ap.add_argument("--queries", type=Path, help="take NAME.rq from here when it exists")
     ap.add_argument("--source", type=Path, action="append", help="input files or folders")
     ap.add_argument("--workdir", type=Path, help="keep the stores here (a second run reuses them)")
     args = ap.parse_args()
+    sizes = [int(n.replace("_", "")) for n in args.sizes.split(",")] if args.sizes \
+        else [args.triples]
     sources = args.source or [SHARED if SHARED.exists() else ROOT / "tests" / "data", SEED]
+    questions = [(n, p) for n, p in QUESTIONS if not args.only or n in args.only]
     with tempfile.TemporaryDirectory(prefix="kg-bench-query-") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         base = work / "base"
         print(f"sources: {', '.join(map(str, sources))}")
-        t = time.perf_counter()
         if current_version(base) is None:
             build_base(sources, base)
-        lines = canonical_lines(KgStore(base), quads=True)
-        data = replicate(lines, args.triples)
-        dump = work / "replicated.nq"
-        dump.write_bytes(b"".join(data))
-        graphs = len({m[1] for line in data if (m := GRAPH.search(line))})
-        print(f"base store {len(lines):,} quads → replicated {len(data):,} quads in "
-              f"{graphs:,} graphs ({time.perf_counter() - t:.1f} s)")
-
-        big = work / "oxigraph"
-        t = time.perf_counter()
-        if not (big / "CURRENT").exists():
-            Store(str(big)).bulk_load(path=str(dump), format=RdfFormat.N_QUADS)
-        store = KgStore(big)
-        print(f"oxigraph: {len(store):,} quads loaded in {time.perf_counter() - t:.1f} s")
-        t = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # rdflib's default_context
-            ds = rdflib.Dataset(default_union=True)
-            ds.parse(dump, format="nquads")
-        print(f"rdflib:   {len(ds):,} distinct triples (union) loaded in "
-              f"{time.perf_counter() - t:.1f} s")
-
-        print(f"\nmedian of {args.repeat} runs (Oxigraph) and {args.rdflib_repeat} (rdflib)")
-        head = f"{'question':<52} {'rows':>6} {'oxigraph':>10} {'rdflib':>10} {'ox/rdflib':>10}"
-        print(head + "\n" + "-" * len(head))
-        for name, params in QUESTIONS:
-            q = prepare(named_query(name), params)
-            ox_s, ox_rows = timed(functools.partial(ask_oxigraph, store, q), args.repeat)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                rd_s, rd_rows = timed(functools.partial(ask_rdflib, ds, q), args.rdflib_repeat)
-            label = name + (" " + " ".join(f"{k}={v}" for k, v in params.items()) if params else "")
-            same = "" if ox_rows == rd_rows else "  ROWS DIFFER"
-            print(f"{label[:52]:<52} {sum(ox_rows.values()):>6} {ox_s * 1000:>8.1f}ms "
-                  f"{rd_s * 1000:>8.1f}ms {ox_s / rd_s:>10.4f}{same}")
+        with sorted_statements(KgStore(base), quads=True, directory=work) as statements:
+            lines = list(statements)
+        print(f"base store: {len(lines):,} quads")
+        # per question: rows and median Oxigraph seconds at each size
+        seen: dict[str, list[tuple[int, float]]] = {}
+        loaded: list[int] = []
+        for target in sizes:
+            print(f"\n== {target:,} quads")
+            big, quads, _ = load_size(work, lines, target, optimize=args.optimize)
+            loaded.append(quads)
+            store = KgStore(big)
+            ds = load_rdflib(big.parent / "replicated.nq") if quads <= args.rdflib_max else None
+            print(f"  warm (one run first), median of {args.repeat} runs (Oxigraph)"
+                  + (f" and {args.rdflib_repeat} (rdflib)" if ds is not None else ""))
+            head = (f"  {'question':<52} {'rows':>6} {'oxigraph':>10}"
+                    + (f" {'rdflib':>10} {'ox/rdflib':>10}" if ds is not None else ""))
+            print(head + "\n  " + "-" * (len(head) - 2))
+            for name, params in questions:
+                q = prepare(question_text(name, args.queries), params)
+                ask_oxigraph(store, q)  # warm
+                ox_s, ox_rows = timed(functools.partial(ask_oxigraph, store, q), args.repeat)
+                what = label(name, params)
+                seen.setdefault(what, []).append((sum(ox_rows.values()), ox_s))
+                line = f"  {what[:52]:<52} {sum(ox_rows.values()):>6} {ox_s * 1000:>8.1f}ms"
+                if ds is not None:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", DeprecationWarning)
+                        rd_s, rd_rows = timed(
+                            functools.partial(ask_rdflib, ds, q), args.rdflib_repeat
+                        )
+                    same = "" if ox_rows == rd_rows else "  ROWS DIFFER"
+                    line += f" {rd_s * 1000:>8.1f}ms {ox_s / rd_s:>10.4f}{same}"
+                print(line, flush=True)
+            store.close()
+            del ds
+        if len(loaded) > 1:
+            print("\nwarm Oxigraph latency (ms) and rows by size; growth from the previous size: "
+                  "time ×, rows ×")
+            head = f"{'question':<52}" + "".join(f" {f'{n / 1e6:g}M quads':>24}" for n in loaded)
+            print(head + "\n" + "-" * len(head))
+            for what, figures in seen.items():
+                cells, prev = [], None
+                for rows_n, secs in figures:
+                    cell = f"{secs * 1000:.1f}ms {rows_n}r"
+                    if prev is not None:
+                        grow = f"×{secs / prev[1]:.1f}"
+                        grow += f"/×{rows_n / prev[0]:.1f}" if prev[0] else ""
+                        cell += " " + grow
+                    cells.append(f" {cell:>24}")
+                    prev = (rows_n, secs)
+                print(f"{what[:52]:<52}" + "".join(cells))
 
 
 if __name__ == "__main__":
