@@ -49,17 +49,19 @@ from tqdm import tqdm
 
 from kg.atomic import atomic_output
 from kg.errors import KgError
-from kg.extsort import MAX_FANIN, ExternalSort, write_lines
+from kg.extsort import ExternalSort, write_lines
 from kg.formats import Format
 from kg.rdf.namespaces import PREFIXES
 from kg.store import KgStore
 
 log = logging.getLogger(__name__)
 
-#: Bytes of N-Quads held in memory before a sorted run goes to disk.
-RUN_BYTES = 16 << 20
-#: Bytes of N-Triples serialized at a time as Turtle or RDF/XML (whole subjects).
-CHUNK_BYTES = 1 << 20
+#: Bytes of N-Quads held in memory before a sorted run goes to disk (peak about twice that).
+RUN_BYTES = 8 << 20
+#: Runs merged at once: a dump of 1 GB of N-Quads is merged in one pass.
+MAX_FANIN = 128
+#: N-Triples lines serialized at a time as Turtle or RDF/XML (then the rest of the subject).
+CHUNK_LINES = 5000
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -319,19 +321,24 @@ _WRITERS: dict[str, Callable[[_Job], int]] = {
 # --- helpers of the writers -----------------------------------------------------------------
 
 
-def _subject_chunks(lines: Iterable[bytes], size: int = CHUNK_BYTES) -> Iterator[list[bytes]]:
-    """Sorted N-Triples lines in lists of about ``size`` bytes, never splitting a subject."""
+def _subject_chunks(lines: Iterable[bytes], size: int = CHUNK_LINES) -> Iterator[list[bytes]]:
+    """Sorted N-Triples lines in lists of about ``size`` lines, never splitting a subject."""
     chunk: list[bytes] = []
-    held = 0
-    subject = b""
-    for line in lines:
-        s = line[: line.index(b" ")]
-        if held >= size and s != subject:
-            yield chunk
-            chunk, held = [], 0
-        subject = s
+    it = iter(lines)
+    for line in it:
         chunk.append(line)
-        held += len(line)
+        if len(chunk) < size:
+            continue
+        head = line[: line.index(b" ") + 1]  # the subject and its space
+        after = None
+        for after in it:  # the rest of this subject's lines
+            if not after.startswith(head):
+                break
+            chunk.append(after)
+        else:
+            after = None
+        yield chunk
+        chunk = [] if after is None else [after]
     if chunk:
         yield chunk
 
