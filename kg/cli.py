@@ -192,6 +192,14 @@ def main(verbose: int, quiet: bool, debug: bool) -> None:
     help="Where the sorted N-Quads shards are written until loaded [default: beside the store].",
 )
 @click.option(
+    "--shards-out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Write no store: stop at sorted, gzipped N-Quads shards (one per input) in this new "
+    "directory, with manifest.json, each shard's PMIDs and drop-graphs.ru, for a triple "
+    "store's own parallel loader (see the README).",
+)
+@click.option(
     "--force", is_flag=True, help="Apply files again that the store records as applied."
 )
 @force_base_iri_option
@@ -207,6 +215,7 @@ def build(
     engine: str = "local",
     scheduler: str | None = None,
     shard_dir: Path | None = None,
+    shards_out: Path | None = None,
     force: bool = False,
     force_base_iri: bool = False,
 ) -> None:
@@ -244,6 +253,14 @@ def build(
         n = min(workers or default_workers(), len(files))
         if n > 1:
             runner = LocalRunner(n)
+    if shards_out is not None:
+        if shard_dir is not None:
+            raise click.UsageError("--shard-dir is where a store's shards wait; --shards-out "
+                                   "writes them instead of a store")
+        check_update_order(files, {})
+        _build_shards(files, shards_out, settings, strict=strict, runner=runner,
+                      validate_graphs=validate_graphs)
+        return
     if not force:  # before the store is opened: a refusal leaves it untouched and unlocked
         check_update_order(files, read_applied(settings.store))
     if not force_base_iri:  # before the store is opened for writing, as above
@@ -271,6 +288,35 @@ def build(
         f"{report.graphs} article graphs · {report.triples} triples in {settings.store}"
     )
     click.echo(summary)
+    _report_problems(report, checker, strict=strict, kept_in="the store")
+
+
+def _build_shards(
+    files: list[Path], out: Path, settings: Settings, *, strict: bool, runner: Any,
+    validate_graphs: bool,
+) -> None:
+    """``kg build --shards-out``: shards for another store's loader, no kg store."""
+    from kg.pipeline import build_shards
+
+    checker = None
+    if validate_graphs:
+        from kg.validate import GraphChecker
+
+        checker = GraphChecker()
+    with _progress("records") as tick:
+        report = build_shards(files, out=out, settings=settings, strict=strict, on_record=tick,
+                              runner=runner, check=checker)
+    click.echo(
+        f"{report.files} files · {report.articles} articles ({report.books} books) · "
+        f"{report.deletions} deletions ({report.deleted} removed) · {report.graphs} article "
+        f"graphs ({report.superseded} replaced by a later file) · {report.triples} quads in "
+        f"{len(report.shards)} shards in {out}"
+    )
+    _report_problems(report, checker, strict=strict, kept_in="the shards")
+
+
+def _report_problems(report: Any, checker: Any, *, strict: bool, kept_in: str) -> None:
+    """What a build left out or kept with a fault, on stderr; the exit code (3, 1) it earns."""
     warnings = report.warnings
     if warnings:
         click.echo(f"{len(warnings)} records kept with something left out:", err=True)
@@ -287,7 +333,7 @@ def build(
     faults = [r for r in checker.results if r.severity == "Violation"] if checker else []
     if faults:
         pmids = sorted({r.pmid or "?" for r in faults})
-        fate = "left out of the store" if strict else "kept; `kg validate` lists every fault"
+        fate = f"left out of {kept_in}" if strict else "kept; `kg validate` lists every fault"
         click.echo(f"{len(pmids)} articles do not conform to the shapes ({fate}):", err=True)
         _echo_some(faults)
     if not report.ok:
@@ -1047,10 +1093,11 @@ def _listen(host: str, port: int) -> socket.socket:
 )
 @click.option(
     "--engine",
-    type=click.Choice(["pyshacl", "turbo"]),
-    default="pyshacl",
+    type=click.Choice(["sparql", "pyshacl", "turbo"]),
+    default="sparql",
     show_default=True,
-    help="SHACL engine: pySHACL, or pyshacl-turbo (optional package, same reports, faster).",
+    help="SHACL engine: the shapes compiled to SPARQL over the whole store (pySHACL's results, "
+    "faster), pySHACL itself, or pyshacl-turbo (optional package).",
 )
 @handle_errors
 def validate(
