@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,10 +137,10 @@ def _oxigraph_serving(location: Path) -> Iterator[str]:
 # --- comparing local and remote -----------------------------------------------------------------
 
 
-def remote_rows(url: str, query: str) -> list[tuple[str, ...]]:
+def remote_rows(url: str, query: str, *, path: str = "/query") -> list[tuple[str, ...]]:
     """A SELECT asked of the server over the SPARQL protocol (POST), rows as N-Triples terms."""
     response = requests.post(
-        f"{url}/query",
+        f"{url}{path}",
         data={"query": PREFIX_LINES + query},
         headers={"Accept": "application/sparql-results+json"},
         timeout=30,
@@ -280,6 +280,86 @@ def test_shards_loaded_by_the_oxigraph_server_answer_the_same(
             assert remote_rows(url, with_values(text, bindings)) == local, name
             answered += bool(local)
         assert answered >= 3
+
+
+@contextlib.contextmanager
+def _virtuoso_serving(home: Path, *allowed: Path) -> Iterator[tuple[str, Callable[[str], str]]]:
+    """A Virtuoso server (Debian's virtuoso-opensource) with its database in ``home``, reading
+    files under ``allowed``; yields its SPARQL endpoint's base URL and a function that runs
+    isql commands (which fails the test on an error)."""
+    server, isql_cli = shutil.which("virtuoso-t"), shutil.which("isql-vt")
+    if server is None or isql_cli is None:
+        pytest.skip("Virtuoso is not installed (Debian: apt-get install virtuoso-opensource; "
+                    ".ci/run installs it as root)")
+    home.mkdir()
+    sql, http = free_port(), free_port()
+    (home / "virtuoso.ini").write_text(
+        f"[Database]\nDatabaseFile = {home}/v.db\nErrorLogFile = {home}/v.log\n"
+        f"TransactionFile = {home}/v.trx\nxa_persistent_file = {home}/v.pxa\n"
+        f"[TempDatabase]\nDatabaseFile = {home}/t.db\nTransactionFile = {home}/t.trx\n"
+        f"[Parameters]\nServerPort = 127.0.0.1:{sql}\nNumberOfBuffers = 10000\n"
+        f"MaxDirtyBuffers = 6000\nDirsAllowed = {', '.join(map(str, allowed))}\n"
+        f"[HTTPServer]\nServerPort = 127.0.0.1:{http}\nServerRoot = {home}\nServerThreads = 4\n"
+        "[SPARQL]\nResultSetMaxRows = 1000000\nMaxQueryExecutionTime = 120\n"
+    )
+
+    def isql(command: str) -> str:
+        done = subprocess.run([isql_cli, str(sql), "dba", "dba", f"exec={command}"],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0 and "*** Error" not in done.stdout + done.stderr, done
+        return done.stdout
+
+    process = subprocess.Popen([server, "-f", "-c", str(home / "virtuoso.ini")], cwd=home,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                isql("select 1;")
+                requests.get(f"http://127.0.0.1:{http}/sparql", params={"query": "ASK {}"},
+                             timeout=2).raise_for_status()
+                break
+            except (AssertionError, requests.RequestException, subprocess.TimeoutExpired):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log = home / "v.log"
+                    pytest.fail("Virtuoso did not start: "
+                                + (log.read_text()[-2000:] if log.exists() else ""))
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{http}", isql
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_virtuoso_loads_the_dump_and_the_shards_and_answers_the_same(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    """A second, independent store: Virtuoso's bulk loader (ld_dir + rdf_loader_run) reads kg's
+    N-Quads dump, then (after a reset) kg's gzipped shards; each time every named question
+    asked of its SPARQL endpoint gives the rows the embedded store gives."""
+    dump, shards = tmp_path / "dump", tmp_path / "shards"
+    dump.mkdir()
+    kg("export", "--store", str(store_dir), "-o", str(dump / "kg.nq"))
+    kg("build", str(SEED), *map(str, GOLD_RECORDS), "--shards-out", str(shards))
+    asked = questions()
+    with _virtuoso_serving(tmp_path / "virtuoso", dump, shards) as (url, isql):
+        for directory, pattern in ((dump, "*.nq"), (shards, "*.nq.gz")):
+            isql("RDF_GLOBAL_RESET(); DELETE FROM DB.DBA.LOAD_LIST;")
+            isql(f"ld_dir('{directory}', '{pattern}', 'urn:kg:unused'); rdf_loader_run(); "
+                 "checkpoint;")
+            states = isql("select ll_state, ll_error from DB.DBA.LOAD_LIST;")
+            assert "NULL" in states and states.count("NULL") == len(list(directory.glob(pattern)))
+            answered = 0
+            for name, (text, bindings) in asked.items():
+                local = local_rows(store_dir, text, bindings)
+                remote = remote_rows(url, with_values(text, bindings), path="/sparql")
+                assert remote == local, (directory.name, name)
+                answered += bool(local)
+            assert answered >= 3
 
 
 def test_republish_sends_exactly_what_changed(
