@@ -14,12 +14,11 @@ Exits 1 and prints the first differing records when any line differs.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import kg
+import _identical  # benchmarks/_identical.py, beside this script
+
 from kg.errors import KgError
 from kg.extract import extract
 from kg.mesh import MeshTable
@@ -53,25 +52,8 @@ def lines(mesh: MeshTable) -> Iterator[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    what = ap.add_mutually_exclusive_group(required=True)
-    what.add_argument("--write", type=Path, help="save the dump here (the baseline)")
-    what.add_argument("--against", type=Path, help="compare with this saved dump")
-    args = ap.parse_args()
-    print(f"kg from {Path(kg.__file__).parent}", file=sys.stderr)
-    mesh = MeshTable.default()
-    got = list(lines(mesh))
-    if args.write:
-        args.write.write_text("\n".join(got) + "\n", encoding="utf-8")
-        print(f"wrote {len(got)} records to {args.write}")
-        return
-    want = args.against.read_text(encoding="utf-8").splitlines()
-    differ = [(w, g) for w, g in zip(want, got, strict=False) if w != g]
-    print(f"{len(got)} records extracted, {len(want)} in the baseline, {len(differ)} differ")
-    for w, g in differ[:3]:
-        print(f"- {w[:2000]}\n+ {g[:2000]}")
-    if differ or len(want) != len(got):
-        sys.exit(1)
+    _identical.main(__doc__.split("\n")[0], lambda: list(lines(MeshTable.default())),
+                    joiner="\n", what="records")
 
 
 if __name__ == "__main__":

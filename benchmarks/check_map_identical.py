@@ -16,12 +16,11 @@ differing article when any byte differs.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import kg
+import _identical  # benchmarks/_identical.py, beside this script
+
 from kg.errors import KgError
 from kg.models import Article
 from kg.rdf import mapping
@@ -60,25 +59,8 @@ def chunks() -> Iterator[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    what = ap.add_mutually_exclusive_group(required=True)
-    what.add_argument("--write", type=Path, help="save the dump here (the baseline)")
-    what.add_argument("--against", type=Path, help="compare with this saved dump")
-    args = ap.parse_args()
-    print(f"kg from {Path(kg.__file__).parent}", file=sys.stderr)
-    got = list(chunks())
-    if args.write:
-        args.write.write_text("".join(got), encoding="utf-8")
-        print(f"wrote {len(got)} articles to {args.write}")
-        return
-    want = args.against.read_text(encoding="utf-8").split("\n# ")
-    mine = "".join(got).split("\n# ")
-    differ = [(w, g) for w, g in zip(want, mine, strict=False) if w != g]
-    print(f"{len(mine)} articles mapped, {len(want)} in the baseline, {len(differ)} differ")
-    for w, g in differ[:1]:
-        print(f"- {w[:3000]}\n+ {g[:3000]}")
-    if differ or len(want) != len(mine):
-        sys.exit(1)
+    _identical.main(__doc__.split("\n")[0], lambda: list(chunks()), joiner="\f",
+                    what="articles")
 
 
 if __name__ == "__main__":
