@@ -9,7 +9,6 @@ its retries is reported with its PMIDs; every record that did come is kept. Answ
 
 from __future__ import annotations
 
-import gzip
 import io
 import logging
 import re
@@ -17,12 +16,11 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import IO, TYPE_CHECKING
 
-from kg.atomic import atomic_write
+from kg.atomic import atomic_output
 from kg.errors import InputError, NetworkError
 from kg.models import Article, Record, RelatedArticle
 from kg.parse import pubmed_xml
@@ -278,7 +276,7 @@ def iter_articles(batches: Iterable[Batch]) -> Iterator[Record]:
 def fetch(
     client: EutilsClient,
     pmids: Sequence[str],
-    out: BinaryIO,
+    out: IO[bytes],
     *,
     batch_size: int = DEFAULT_BATCH,
     links: bool = False,
@@ -327,21 +325,6 @@ def fetch(
 def _header(doctype: str | None) -> bytes:
     head = _XML_HEAD + (doctype.encode() + b"\n" if doctype else b"")
     return head + b"<PubmedArticleSet>\n"
-
-
-@contextmanager
-def atomic_output(path: Path) -> Iterator[BinaryIO]:
-    """A file object whose content becomes ``path`` only when the block ends (gzip for .gz).
-
-    Written by :func:`kg.atomic.atomic_write`: never a half-written file, and the block ending
-    with an exception leaves ``path`` as it was.
-    """
-    with atomic_write(path) as raw:
-        if path.name.endswith(".gz"):
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz:
-                yield gz  # type: ignore[misc]
-        else:
-            yield cast(BinaryIO, raw)
 
 
 def fetch_to_file(

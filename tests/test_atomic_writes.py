@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kg.atomic import atomic_write
+from kg.atomic import atomic_output, atomic_write
 from kg.cli import main
-from kg.fetch import atomic_output
 from kg.publish import save_record
 from kg.sources.eutils import ResponseCache
 from kg.store import MANIFEST, KgStore
