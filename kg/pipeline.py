@@ -454,7 +454,8 @@ def build_shards(
                 report.deleted += result.deleted_here
                 db.execute("DELETE FROM holder WHERE pmid IN (SELECT pmid FROM cur)")
                 db.executemany("INSERT INTO holder VALUES (?, ?)", ((p, k) for p in result.pmids))
-                stem = Path(result.input).name.split(".")[0] or "input"
+                stem = re.sub(r"[^\w-]+", "_", Path(result.input).name.split(".")[0]).strip("_")
+                stem = stem if re.search(r"[^\W_]", stem) else "input"  # "-": standard input
                 entries.append((f"{k:06d}-{stem}", result))
         report.graphs = db.execute("SELECT count(*) FROM holder").fetchone()[0]
         shards = _finish_shards(stage, entries, db, iris=iris, report=report)
