@@ -392,9 +392,15 @@ def build_shards(
     """
     iris = Iris(settings.base_iri)
     report = ShardsReport(out=out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"{out}: exists and is not an empty directory; --shards-out writes a "
-                         "new one")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a directory; --shards-out writes a new one")
+    if out.exists():
+        left = [p for p in out.iterdir() if not p.name.startswith(SHARDS_PREFIX)]
+        if left:
+            raise UsageError(f"{out}: exists and is not an empty directory; --shards-out writes "
+                             "a new one")
+        for p in out.iterdir():  # what a killed run into it left: scratch, no output
+            shutil.rmtree(p, ignore_errors=True)
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)

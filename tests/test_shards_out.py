@@ -13,6 +13,9 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyoxigraph
@@ -129,3 +132,29 @@ def test_refuses_a_directory_in_use_and_leaves_nothing_when_stopped(tmp_path: Pa
     out = tmp_path / "out"
     kg("build", str(FIRST), str(bad), "--shards-out", str(out), "--strict", expect=3)
     assert not out.exists()
+
+
+def test_a_run_killed_midway_leaves_no_output_and_the_next_run_finishes(tmp_path: Path) -> None:
+    """kill -9 while the shards are built: no manifest, nothing but scratch in the directory;
+    running again into it gives the shards a clean run gives."""
+    inputs = [str(DATA / "xml" / "nlm_medsample1.xml.gz"), str(FIRST)]
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "kg", "build", *inputs, "--shards-out",
+                                str(out), "-j", "1"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (out.exists() and any(out.glob(".kg-shards-*/*"))):
+        assert process.poll() is None and time.monotonic() < deadline, "the build ended first"
+        time.sleep(0.02)
+    process.kill()
+    process.wait()
+    assert not (out / "manifest.json").exists()
+    assert all(p.name.startswith(".kg-shards-") for p in out.iterdir())
+
+    kg("build", *inputs, "--shards-out", str(out))
+    kg("build", *inputs, "--shards-out", str(tmp_path / "clean"))
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "clean").iterdir())
+    for name in names:
+        if name != "manifest.json":  # which names the inputs and output as given
+            assert (out / name).read_bytes() == (tmp_path / "clean" / name).read_bytes(), name
