@@ -1,24 +1,29 @@
-"""kg's SHACL shapes compiled to SPARQL, run once over many article graphs at a time.
+"""kg's SHACL shapes compiled to SPARQL, run once over all the graphs of a store.
 
-pySHACL checks one article graph at a time, in Python (~8,000 triples/s). Here each shape's
-constraints become SPARQL queries that Oxigraph answers for every graph of a batch at once
-(``GRAPH ?g { … }``), so the work per article is done in Rust; only the few rows that may be
-faults come back to Python, where each is checked again with pySHACL's own rules (rdflib
-literals, Python regular expressions). The results are pySHACL's: same focus nodes, paths,
-values, severities, source shapes, components and messages.
+pySHACL checks one article graph at a time, in Python. Here each shape's constraints become
+SPARQL queries that Oxigraph answers for every graph at once (``GRAPH ?g { … }``), on the store
+itself: the work is done in Rust; only the rows that may be faults come back to Python, where
+each is decided again with pySHACL's own rules (rdflib literals, Python regular expressions).
+The results are pySHACL's: same focus nodes, paths, values, severities, source shapes,
+components and messages (tests/test_validate_fast.py compares them).
 
 The SPARQL filters are *supersets*: a value they let through is one pySHACL accepts for sure
 (a canonical integer, a regular expression that Rust matches only where Python does), and every
-value they flag is decided in Python exactly as pySHACL decides it. Each batch is a throw-away
-in-memory store holding what pySHACL would see: literals as rdflib normalises them, and the
-``kg:KnownMeshTerm`` triples of :mod:`kg.validate` (the data's own dropped, the MeSH table's
-added).
+value they flag is decided in Python exactly as pySHACL decides it. Path scans come first
+(maxCount as a grouped scan, minCount 1 and sh:class as anti-joins), focus nodes after.
+
+What kg.validate gives pySHACL differs from the store in two ways: ``kg:KnownMeshTerm`` triples
+(the data's dropped, the MeSH table's added) and literals as rdflib writes them. Queried
+directly, ``sh:class kg:KnownMeshTerm`` and ``FILTER NOT EXISTS { ?x a kg:KnownMeshTerm }`` are
+answered from the MeSH table in Python; a graph that mentions ``kg:KnownMeshTerm`` or holds a
+literal rdflib writes otherwise (``"…Z"^^xsd:dateTime``) is copied into an in-memory store made
+exactly as pySHACL would see it, and checked there.
 
 A shape that uses a SHACL feature this compiler does not know (``sh:node``, sequence paths,
 ``sh:equals``…) is not compiled: it goes through pySHACL, per unit, with the other shapes'
-targets removed. A SPARQL constraint whose message shows a computed number (``{?exact}``) is
-evaluated again by rdflib for the focus nodes Oxigraph found, so that the number is written as
-rdflib writes it.
+targets removed. A SPARQL constraint whose message shows a computed value (``{?exact}``) is
+evaluated again by rdflib for the focus nodes Oxigraph found, so the number reads as pySHACL
+writes it.
 """
 
 from __future__ import annotations
