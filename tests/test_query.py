@@ -21,7 +21,16 @@ from typing import Any
 import pytest
 import rdflib
 from click.testing import CliRunner
-from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, QueryTriples
+from pyoxigraph import (
+    BlankNode,
+    Literal,
+    NamedNode,
+    Quad,
+    QuerySolutions,
+    QueryTriples,
+    RdfFormat,
+    Store,
+)
 from rdflib.query import Result as RdflibResult
 from rdflib.query import ResultRow
 
@@ -163,6 +172,10 @@ def question(store: KgStore, name: str, **params: object) -> list[dict[str, Any]
     return rows(run_query(store, prepare(named_query(name), params)))
 
 
+def question_on(store: Store, name: str, **params: object) -> list[dict[str, Any]]:
+    return rows(run_query(store, prepare(named_query(name), params)))
+
+
 # --- the seed: the brief's two questions --------------------------------------------------
 
 
@@ -186,6 +199,38 @@ def test_outcomes_of_ivig_on_the_seed(seed_store: Path) -> None:
     )[0]["text"]
     for r in found:  # every outcome comes with its quote, and the quote is where it says
         assert r["quote"] and abstract[int(r["start"]) : int(r["end"])] == r["quote"]
+
+
+def test_what_other_graphs_say_of_an_article_still_counts(seed_store: Path) -> None:
+    """The questions read a study inside its article's graph (GRAPH ?g, for speed), but what
+    another graph says of the article (a similar-article stub: its own title and year) counts
+    as it does in the union default graph: the rows are rdflib's, stub year included."""
+    mem = Store()
+    mem.extend(KgStore(seed_store).store.quads_for_pattern(None, None, None, None))
+    article = NamedNode("https://w3id.org/kg/id/pubmed/23906502")
+    stub_graph = NamedNode("https://w3id.org/kg/id/graph/pubmed/1")
+    has_year = NamedNode(PREFIXES["fabio"] + "hasPublicationYear")
+    some_year = next(mem.quads_for_pattern(None, has_year, None, None)).object  # a cited article's
+    assert isinstance(some_year, Literal)
+    mem.add(Quad(article, has_year, Literal("1999", datatype=some_year.datatype), stub_graph))
+    mem.add(Quad(article, NamedNode(PREFIXES["dcterms"] + "title"), Literal("A"), stub_graph))
+    ds = rdflib.Dataset(default_union=True)
+    ds.parse(data=mem.dump(format=RdfFormat.N_QUADS), format="nquads")
+    for name, params in [
+        ("studies", {"intervention": "D016756"}),
+        ("outcomes", {"intervention": "D016756"}),
+        ("adverse-events", {}),
+        ("adverse-events", {"intervention": "D016756"}),
+    ]:
+        prepared = prepare(named_query(name), params)
+        ours = Counter(
+            tuple(canonical(k, v) for k, v in row.items()) for row in rows(run_query(mem, prepared))
+        )
+        assert ours, name
+        assert ours == rdflib_rows(ds, prepared), name
+    studies = question_on(mem, "studies", intervention="D016756")
+    assert {r["year"] for r in studies} >= {1999}
+    assert {r["title"] for r in studies} == {"A"}
 
 
 def test_related_articles_of_the_seed(seed_store: Path) -> None:
