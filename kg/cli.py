@@ -200,6 +200,13 @@ def main(verbose: int, quiet: bool, debug: bool) -> None:
     "store's own parallel loader (see the README).",
 )
 @click.option(
+    "--optimize/--no-optimize",
+    default=True,
+    show_default=True,
+    help="Compact the store after loading, so lookups stay fast as it grows (rewrites the "
+    "whole store: for a small update of a very large store, --no-optimize).",
+)
+@click.option(
     "--force", is_flag=True, help="Apply files again that the store records as applied."
 )
 @force_base_iri_option
@@ -216,6 +223,7 @@ def build(
     scheduler: str | None = None,
     shard_dir: Path | None = None,
     shards_out: Path | None = None,
+    optimize: bool = True,
     force: bool = False,
     force_base_iri: bool = False,
 ) -> None:
@@ -274,7 +282,7 @@ def build(
     with KgStore.writing(settings.store) as store, _progress("records") as tick:
         report = run_build(
             files, store=store, settings=settings, strict=strict, on_record=tick, check=checker,
-            runner=runner, skip_applied=not force, shard_dir=shard_dir,
+            runner=runner, skip_applied=not force, shard_dir=shard_dir, optimize=optimize,
         )
     for path, done in report.skipped:
         click.echo(

@@ -85,6 +85,7 @@ def build(
     skip_applied: bool = False,
     shard_dir: Path | None = None,
     check: Callable[[str, list[Quad]], list[str]] | None = None,
+    optimize: bool = True,
 ) -> BuildReport:
     """Parse, map and upsert every record of ``inputs`` into ``store``; apply deletions.
 
@@ -103,6 +104,7 @@ def build(
 
     ``check`` sees each article's quads before they are written (``kg build --validate``; see
     :func:`kg.shard.build_shard`); it runs in this process, so a ``runner`` is not used then.
+    ``optimize`` compacts the store at the end (:meth:`KgStore.optimize`), before readers see it.
     """
     iris = Iris(settings.base_iri)
     report = BuildReport()
@@ -186,6 +188,8 @@ def build(
     )
     store.replace_graphs({meta: final})
     store.flush()
+    if optimize:
+        store.optimize()
     report.triples = len(store)
     return report
 

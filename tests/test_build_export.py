@@ -356,3 +356,19 @@ def test_build_whole_shared_corpus_counts(tmp_path: Path) -> None:
             )
         )
         assert n > 100_000
+
+
+def test_build_compacts_the_store_unless_told_not_to(tmp_path: Path) -> None:
+    """Each bulk load leaves its own index files, which every lookup searches; a build ends with
+    a full compaction (one set of files), and --no-optimize leaves them as loaded. Same data."""
+    inputs = [str(p) for p in sorted((DATA / "xml").glob("*.xml"))]
+    kg("build", *inputs, "--store", str(tmp_path / "a"))
+    kg("build", *inputs, "--store", str(tmp_path / "b"), "--no-optimize")
+    compacted = len(list((tmp_path / "a" / "current").glob("*.sst")))
+    as_loaded = len(list((tmp_path / "b" / "current").glob("*.sst")))
+    assert compacted < as_loaded
+    dumps = []
+    for name in "ab":
+        kg("export", "--store", str(tmp_path / name), "-o", str(tmp_path / f"{name}.nq"))
+        dumps.append((tmp_path / f"{name}.nq").read_bytes())
+    assert dumps[0] == dumps[1]
