@@ -284,7 +284,8 @@ def _split_default(triples: list[ox.Triple]) -> Iterator[_Unit]:
 # --- one unit ------------------------------------------------------------------------------------
 
 
-def _rdflib_term(term: Any) -> Node:
+def rdflib_term(term: Any) -> Node:
+    """A pyoxigraph term as the rdflib term pySHACL reads."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
@@ -385,7 +386,7 @@ class _Checker:
         triples = _data_triples(unit, self.table)
         data = _PreparedQueryGraph()
         for t in triples:
-            data.add((_rdflib_term(t.subject), _rdflib_term(t.predicate), _rdflib_term(t.object)))
+            data.add((rdflib_term(t.subject), rdflib_term(t.predicate), rdflib_term(t.object)))
         if self._turbo is not None:
             _conforms, report, _text = self._turbo.validate(data, allow_warnings=True)
         else:

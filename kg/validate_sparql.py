@@ -45,6 +45,7 @@ from rdflib.term import Node
 
 from kg.mesh import MeshTable
 from kg.rdf.iris import is_mesh_ui
+from kg.validate import rdflib_term
 
 _MESH = "http://id.nlm.nih.gov/mesh/"
 _KNOWN = "https://w3id.org/kg/ontology#KnownMeshTerm"
@@ -1157,19 +1158,6 @@ def _graph_query(body: str, focus: str) -> str:
 # --- a batch of units in one store -------------------------------------------------------------
 
 
-def _rdflib(term: Any) -> Node:
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    datatype = term.datatype.value
-    if datatype == _XSD_STRING:
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(datatype))
-
-
 def prepare(batch: ox.Store, table: MeshTable) -> None:
     """Make ``batch`` what pySHACL sees: rdflib's literals and the MeSH table's known terms."""
     # literals rdflib writes otherwise ("01"^^xsd:integer is 1 to rdflib)
@@ -1180,7 +1168,7 @@ def prepare(batch: ox.Store, table: MeshTable) -> None:
         f'FILTER (isLITERAL(?o) && DATATYPE(?o) != <{_XSD_STRING}> && LANG(?o) = "") }}',
     ):
         o = row[0]
-        lexical = str(_rdflib(o))
+        lexical = str(rdflib_term(o))
         if lexical != o.value:
             odd.append((o, ox.Literal(lexical, datatype=o.datatype)))
     for old, new in odd:
@@ -1211,7 +1199,7 @@ class _Terms:
     def __call__(self, term: Any) -> Node:
         node = self._seen.get(term)
         if node is None:
-            node = self._seen[term] = _rdflib(term)
+            node = self._seen[term] = rdflib_term(term)
         return node
 
 
@@ -1261,7 +1249,7 @@ def _recheck(compiled: CompiledShapes, batch: ox.Store, findings: list[Finding])
 
                 triples += _known_mesh(triples, compiled.table)
             for t in triples:
-                data.add((_rdflib(t.subject), _rdflib(t.predicate), _rdflib(t.object)))
+                data.add((rdflib_term(t.subject), rdflib_term(t.predicate), rdflib_term(t.object)))
         assert constraint is not None
         text = compiled.recheck[constraint]
         severity = _severity(compiled.shapes, shape)
@@ -1360,7 +1348,7 @@ def _copied_graphs(store: ox.Store, table: MeshTable) -> set[str]:
         f"<{XSD.integer}>, <{XSD.boolean}>)) }}",
     ):
         o = row[0]
-        if str(_rdflib(o)) != o.value:
+        if str(rdflib_term(o)) != o.value:
             odd.append(o)
     for o in odd:
         out |= {
