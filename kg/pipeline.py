@@ -428,6 +428,7 @@ def build_shards(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
             "CREATE TABLE holder (pmid TEXT PRIMARY KEY, shard INTEGER) WITHOUT ROWID;"
             "CREATE TABLE stale (shard INTEGER, pmid TEXT);"
+            "CREATE INDEX stale_by_shard ON stale (shard);"  # read back one shard at a time
             "CREATE TABLE touched (pmid TEXT PRIMARY KEY) WITHOUT ROWID;"
             "CREATE TEMP TABLE cur (pmid TEXT PRIMARY KEY) WITHOUT ROWID;"
         )
