@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import kg
+from kg.errors import KgError
+from kg.models import Article
+from kg.sources.files import expand, read_file
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(description: str, dump: Callable[[], list[str]], *, joiner: str, what: str) -> None:
@@ -32,3 +37,16 @@ def main(description: str, dump: Callable[[], list[str]], *, joiner: str, what: 
         print(f"- {w[:3000]}\n+ {g[:3000]}")
     if differ or len(want) != len(got):
         sys.exit(1)
+
+
+def articles(corpora: tuple[Path, ...], *, with_abstract: bool) -> Iterator[tuple[str, Article]]:
+    """Every article under ``corpora`` (only those with an abstract, when asked), with the file
+    it came from, relative to its corpus's parent."""
+    for corpus in corpora:
+        for path in expand([corpus], recursive=True):
+            try:
+                for record in read_file(path):
+                    if isinstance(record, Article) and (record.abstract or not with_abstract):
+                        yield str(path.relative_to(corpus.parent)), record
+            except KgError:
+                continue  # a deliberately broken input of tests/data, or a file kg does not read

@@ -15,37 +15,21 @@ Exits 1 and prints the first differing records when any line differs.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import _identical  # benchmarks/_identical.py, beside this script
 
-from kg.errors import KgError
 from kg.extract import extract
 from kg.mesh import MeshTable
-from kg.models import Article
 from kg.rdf.evidence import evidence_quads
 from kg.rdf.iris import Iris
-from kg.sources.files import expand, read_file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = _identical.ROOT
 CORPORA = (ROOT.parent / "shared" / "data" / "pubmed" / "xml", ROOT / "tests" / "data")
 IRIS = Iris("https://w3id.org/kg/id/")
 
 
-def articles(corpora: tuple[Path, ...] = CORPORA) -> Iterator[tuple[str, Article]]:
-    """Every article with an abstract under ``corpora``, with the file it came from."""
-    for corpus in corpora:
-        for path in expand([corpus], recursive=True):
-            try:
-                for record in read_file(path):
-                    if isinstance(record, Article) and record.abstract:
-                        yield str(path.relative_to(corpus.parent)), record
-            except KgError:
-                continue  # a deliberately broken input of tests/data
-
-
 def lines(mesh: MeshTable) -> Iterator[str]:
-    for source, article in articles():
+    for source, article in _identical.articles(CORPORA, with_abstract=True):
         evidence = extract(article, mesh=mesh)
         quads = sorted(str(q) for q in evidence_quads(evidence, iris=IRIS))
         yield f"{source}\t{article.pmid}\t{evidence!r}\t{quads!r}"

@@ -17,31 +17,16 @@ differing article when any byte differs.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import _identical  # benchmarks/_identical.py, beside this script
 
-from kg.errors import KgError
 from kg.models import Article
 from kg.rdf import mapping
 from kg.rdf.iris import Iris
-from kg.sources.files import expand, read_file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = _identical.ROOT
 CORPORA = (ROOT.parent / "shared" / "data" / "pubmed", ROOT / "tests" / "data")
 IRIS = Iris("https://w3id.org/kg/id/")
-
-
-def articles(corpora: tuple[Path, ...] = CORPORA) -> Iterator[tuple[str, Article]]:
-    """Every article under ``corpora``, with the file it came from."""
-    for corpus in corpora:
-        for path in expand([corpus], recursive=True):
-            try:
-                for record in read_file(path):
-                    if isinstance(record, Article):
-                        yield str(path.relative_to(corpus.parent)), record
-            except KgError:
-                continue  # a deliberately broken input, or a file kg does not read
 
 
 def nquads(article: Article) -> str:
@@ -54,7 +39,7 @@ def nquads(article: Article) -> str:
 
 
 def chunks() -> Iterator[str]:
-    for source, article in articles():
+    for source, article in _identical.articles(CORPORA, with_abstract=False):
         yield f"# {source} {article.pmid}\n{nquads(article)}"
 
 
