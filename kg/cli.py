@@ -999,6 +999,12 @@ def publish(
     show_default=True,
     help="Article pages and resource descriptions kept in memory (0: none).",
 )
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="One line per request on stderr: client, request, status, bytes, milliseconds.",
+)
 @handle_errors
 def serve(
     store_path: Path | None,
@@ -1010,6 +1016,7 @@ def serve(
     max_result_mb: float,
     query_workers: int,
     cache_size: int,
+    access_log: bool,
 ) -> None:
     """Serve the store: a SPARQL 1.1 endpoint at /sparql and every IRI kg mints as linked data.
 
@@ -1017,6 +1024,9 @@ def serve(
     Turtle, N-Triples, JSON-LD or an HTML page (content negotiation, or a .ttl/.nt/.jsonld
     suffix). Pages: articles with their evidence, studies, /mesh/UI, /search, and the VoID
     description at /.well-known/void. Read-only; stop it with Ctrl-C.
+
+    The base IRI is the one the store's IRIs were minted under (its VoID uriSpace) unless
+    --base-iri or $KG_BASE_IRI says otherwise.
     """
     import uvicorn
 
@@ -1024,6 +1034,9 @@ def serve(
     from kg.web.settings import MiB, ServeSettings
 
     settings = Settings.from_env(base_iri=base_iri, store=store_path)
+    settings = _serve_base_iri(settings, given=bool(base_iri or os.environ.get("KG_BASE_IRI")))
+    if access_log:
+        _log_access()
     app = create_app(
         ServeSettings(
             store=settings.store,
@@ -1041,6 +1054,50 @@ def serve(
     click.echo(f"kg: serving {settings.store} as {settings.base_iri} on {where}", err=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _serve_base_iri(settings: Settings, *, given: bool) -> Settings:
+    """The base IRI to serve: the store's own (``void:uriSpace`` of its metadata) unless one was
+    given; a given one the store's IRIs do not use is served, with a warning (every IRI of the
+    store would then answer 404)."""
+    import dataclasses
+
+    from kg.rdf.metadata import store_uri_spaces
+    from kg.store import KgStore, current_version
+
+    if current_version(settings.store) is None:
+        return settings  # create_app says what is wrong with the store
+    with KgStore(settings.store) as store:
+        spaces = store_uri_spaces(store.store)
+    if given:
+        if spaces and settings.base_iri not in spaces:
+            held = ", ".join(f"<{b}>" for b in sorted(spaces))
+            click.echo(
+                f"kg: warning: serving as <{settings.base_iri}>, but the store's IRIs are minted "
+                f"under {held}: their pages will not be found (leave out --base-iri and "
+                "$KG_BASE_IRI to serve the store's own)",
+                err=True,
+            )
+        return settings
+    if len(spaces) > 1:
+        held = ", ".join(f"<{b}>" for b in sorted(spaces))
+        raise click.UsageError(f"the store's IRIs are minted under {held}: say which to serve "
+                               "with --base-iri")
+    if spaces:
+        return dataclasses.replace(settings, base_iri=next(iter(spaces)))
+    return settings
+
+
+def _log_access() -> None:
+    """The access log (``kg.web.access``) on stderr, one line per request with its time."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(message)s", datefmt="[%d/%b/%Y:%H:%M:%S %z]")
+    )
+    access = logging.getLogger("kg.web.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -27,17 +27,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve_log(store: Path, url: str) -> Path:
+    """The file the stderr of ``kg_serve(store)`` answering at ``url`` goes to (its access log)."""
+    return store.parent / f"kg-serve-{url.rsplit(':', 1)[1]}.stderr"
+
+
 @contextlib.contextmanager
-def _serving(store: Path, *options: str) -> Iterator[str]:
-    """``kg serve --store STORE OPTIONS…`` in a subprocess; its URL once it answers."""
+def _serving(store: Path, *options: str, base_iri: str | None = BASE) -> Iterator[str]:
+    """``kg serve --store STORE OPTIONS…`` in a subprocess; its URL once it answers. Its stderr
+    goes to :func:`serve_log` (a pipe nobody reads would fill with the access log and stall the
+    server). ``base_iri``: $KG_BASE_IRI, or None for none (the store's own then)."""
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kg", "serve", "--store", str(store), "--port", str(port), *options],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "KG_BASE_IRI": BASE},
-    )
     url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k != "KG_BASE_IRI"}
+    if base_iri is not None:
+        env["KG_BASE_IRI"] = base_iri
+    with serve_log(store, url).open("wb") as err_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kg", "serve", "--store", str(store), "--port", str(port),
+             *options],
+            stdout=subprocess.DEVNULL,
+            stderr=err_file,
+            env=env,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -46,7 +58,7 @@ def _serving(store: Path, *options: str) -> Iterator[str]:
                 break
             except requests.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    err = process.stderr.read().decode() if process.stderr else ""
+                    err = serve_log(store, url).read_text(errors="replace")
                     pytest.fail(f"kg serve did not start: {err}")
                 time.sleep(0.1)
         yield url
@@ -63,6 +75,12 @@ def _serving(store: Path, *options: str) -> Iterator[str]:
 def kg_serve() -> Callable[..., AbstractContextManager[str]]:
     """``with kg_serve(store, *options) as url:`` a real ``kg serve`` on 127.0.0.1."""
     return _serving
+
+
+@pytest.fixture(scope="session")
+def kg_serve_log() -> Callable[[Path, str], Path]:
+    """``kg_serve_log(store, url)``: the file ``kg_serve``'s server writes its stderr to."""
+    return serve_log
 
 
 # --- a Graph Store Protocol look-alike that notes every request ------------------------------

@@ -558,3 +558,119 @@ def test_serve_without_a_store_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--store", str(tmp_path / "none"), "--port", "0"])
     assert result.exit_code == 3
     assert "no store here" in result.output and "Traceback" not in result.output
+
+
+# --- HTTP around the answers: dataset parameters, CORS, validators, the access log -------------
+
+
+def test_named_graph_uri_alone_leaves_the_default_graph_empty(server: str) -> None:
+    """SPARQL 1.1 Protocol §2.1.4: the request's dataset replaces the union default graph."""
+    meta = f"{BASE}graph/metadata"
+
+    def ask(query: str, **dataset: str) -> bool:
+        params = {"query": query, **{k.replace("_", "-"): v for k, v in dataset.items()}}
+        r = requests.get(f"{server}/sparql", params=params,
+                         headers={"Accept": "application/sparql-results+json"}, timeout=10)
+        assert r.status_code == 200, r.text
+        return bool(r.json()["boolean"])
+
+    assert ask("ASK { ?s ?p ?o }")  # no dataset given: the union of every graph
+    assert not ask("ASK { ?s ?p ?o }", named_graph_uri=meta)
+    assert ask("ASK { GRAPH ?g { ?s ?p ?o } }", named_graph_uri=meta)
+    assert ask("ASK { ?s ?p ?o }", default_graph_uri=meta)
+    assert not ask("ASK { GRAPH ?g { ?s ?p ?o } }", default_graph_uri=meta)
+
+
+def test_cors_lets_a_query_page_on_another_site_ask(server: str) -> None:
+    origin = {"Origin": "https://yasgui.example"}
+    preflight = requests.options(
+        f"{server}/sparql",
+        headers={**origin, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type, accept"},
+        timeout=10,
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "content-type" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    answer = requests.post(
+        f"{server}/sparql",
+        data={"query": 'ASK { ?a fabio:hasPubMedId "23906502" }'},
+        headers={**origin, "Accept": "application/sparql-results+json"},
+        timeout=10,
+    )
+    assert answer.json()["boolean"] is True
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    page = requests.get(f"{server}/pubmed/23906502", headers={**origin, "Accept": "text/turtle"},
+                        timeout=10)
+    assert page.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_validators_answer_304_until_the_representation_changes(server: str) -> None:
+    url = f"{server}/pubmed/23906502"
+    turtle = requests.get(url, headers={"Accept": "text/turtle"}, timeout=10)
+    html = requests.get(url, headers={"Accept": "text/html"}, timeout=10)
+    assert turtle.status_code == html.status_code == 200
+    etag, modified = turtle.headers["ETag"], turtle.headers["Last-Modified"]
+    assert etag.startswith('W/"') and html.headers["ETag"] != etag  # one tag per media type
+    assert "max-age" in turtle.headers["Cache-Control"]
+    again = requests.get(url, headers={"Accept": "text/turtle", "If-None-Match": etag}, timeout=10)
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["ETag"] == etag
+    other = requests.get(url, headers={"Accept": "text/html", "If-None-Match": etag}, timeout=10)
+    assert other.status_code == 200 and other.content == html.content
+    since = requests.get(url, headers={"Accept": "text/turtle", "If-Modified-Since": modified},
+                         timeout=10)
+    assert since.status_code == 304
+    older = requests.get(url, headers={"Accept": "text/turtle",
+                                       "If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
+                         timeout=10)
+    assert older.status_code == 200 and older.content == turtle.content
+    query = requests.get(f"{server}/sparql", params={"query": "ASK { ?s ?p ?o }"},
+                         headers={"Accept": "application/json"}, timeout=10)
+    assert "ETag" in query.headers
+    missing = requests.get(f"{server}/pubmed/1", headers={"Accept": "text/turtle"}, timeout=10)
+    assert missing.status_code == 404 and "ETag" not in missing.headers
+
+
+def test_every_request_gets_one_access_log_line(
+    server: str, store_dir: Path, kg_serve_log: Callable[[Path, str], Path]
+) -> None:
+    marker = "/pubmed/23906502?access=log%0Aforged"
+    requests.get(f"{server}{marker}", headers={"Accept": "text/turtle"}, timeout=10)
+    requests.get(f"{server}/no/such/page", headers={"Accept": "text/turtle"}, timeout=10)
+    log = kg_serve_log(store_dir, server)
+    deadline = time.monotonic() + 10
+    while True:
+        lines = log.read_text(encoding="utf-8").splitlines()
+        mine = [line for line in lines if "access=log" in line or "/no/such/page" in line]
+        if len(mine) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(mine) == 2, lines[-5:]
+    assert re.search(r'127\.0\.0\.1 "GET /pubmed/23906502\?access=log%0Aforged HTTP/1\.1" 200 \d+ ',
+                     mine[0]), mine[0]
+    assert re.search(r'"GET /no/such/page HTTP/1\.1" 404 ', mine[1]), mine[1]
+    assert not any(line.startswith("forged") for line in lines)
+
+
+def test_serve_takes_the_base_iri_from_the_store(
+    tmp_path: Path, kg_serve: Callable[..., AbstractContextManager[str]],
+    kg_serve_log: Callable[[Path, str], Path],
+) -> None:
+    base = "http://kg.example/id/"
+    store = tmp_path / "store"
+    built = CliRunner().invoke(main, ["build", str(SEED), "--store", str(store), "--base-iri", base])
+    assert built.exit_code == 0, built.output
+    with kg_serve(store, base_iri=None) as url:
+        page = requests.get(f"{url}/pubmed/23906502", headers={"Accept": "text/turtle"}, timeout=10)
+        said = kg_serve_log(store, url).read_text(encoding="utf-8")
+    assert page.status_code == 200, page.text
+    g = rdflib.Graph().parse(data=page.text, format="turtle")
+    assert (rdflib.URIRef(f"{base}pubmed/23906502"), DCT.title, rdflib.Literal(TITLE)) in g
+    assert f"as {base} on" in said
+    with kg_serve(store, base_iri=BASE) as url:  # told otherwise: served so, with a warning
+        page = requests.get(f"{url}/pubmed/23906502", headers={"Accept": "text/turtle"}, timeout=10)
+        said = kg_serve_log(store, url).read_text(encoding="utf-8")
+    assert page.status_code == 404
+    assert "kg: warning: serving as <https://w3id.org/kg/id/>" in said and base in said

@@ -126,11 +126,16 @@ def uri_spaces(metadata: Iterable[Quad]) -> set[str]:
     }
 
 
+def store_uri_spaces(store: Store) -> set[str]:
+    """The base IRIs ``store``'s metadata says its IRIs were minted under."""
+    return uri_spaces(store.quads_for_pattern(None, VOID.uriSpace, None, None))
+
+
 def check_base_iri(store: Store, base_iri: str) -> None:
     """Refuse to build into ``store`` under ``base_iri`` when its IRIs were minted under another
     base: the two IRI spaces would mix in one dataset. Raises :class:`UsageError` naming both
     (``kg build --force-base-iri`` skips this)."""
-    found = uri_spaces(store.quads_for_pattern(None, VOID.uriSpace, None, None))
+    found = store_uri_spaces(store)
     if found and base_iri not in found:
         held = ", ".join(f"<{b}>" for b in sorted(found))
         raise UsageError(

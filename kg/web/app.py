@@ -13,6 +13,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -21,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -34,6 +36,7 @@ from kg.query import printable
 from kg.rdf.iris import Iris
 from kg.store import KgStore, current_version
 from kg.web import ld
+from kg.web.middleware import AccessLog, Conditional
 from kg.web.pages import MESH_BROWSER, Site
 from kg.web.pool import QueryPool
 from kg.web.responses import Context, HttpError, SecurityHeaders, error_response
@@ -146,6 +149,11 @@ def create_app(settings: ServeSettings) -> Starlette:
         stop.daemon = True
         stop.start()
 
+    def answered_version() -> Path:
+        """The store version requests are answered from now."""
+        ctx: Context = app.state.kg
+        return ctx.site.kg.version
+
     routes = [
         Route("/", ld.home, name="home"),
         Route("/sparql", sparql, methods=["GET", "POST"], name="sparql"),
@@ -165,7 +173,21 @@ def create_app(settings: ServeSettings) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         exception_handlers=handlers,
-        middleware=[Middleware(SecurityHeaders), Middleware(_FollowBuilds, follow=follow)],
+        middleware=[
+            Middleware(AccessLog),
+            # any site may query: a SPARQL endpoint and linked data are read-only and public
+            # (a YASGUI elsewhere sends a preflight OPTIONS for its POSTs); no credentials
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+                allow_headers=["*"],
+                max_age=600,
+            ),
+            Middleware(SecurityHeaders),
+            Middleware(Conditional, version=answered_version),
+            Middleware(_FollowBuilds, follow=follow),
+        ],
     )
     app.state.kg = open_context()
     return app

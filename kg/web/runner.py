@@ -119,14 +119,18 @@ def execute(store: Store, task: Task, *, base_iri: str | None, max_bytes: int) -
         check_query(task.query)
     except QueryRefused as exc:
         return Answer.error(400, exc.message)
+    dataset = bool(task.default_graphs or task.named_graphs)
     try:
         result = store.query(
             task.query,
             base_iri=base_iri,
             prefixes=PREFIXES,
-            use_default_graph_as_union=not task.default_graphs,
-            default_graph=[NamedNode(g) for g in task.default_graphs] or None,
-            named_graphs=[NamedNode(g) for g in task.named_graphs] or None,
+            # SPARQL 1.1 Protocol §2.1.4: the dataset the request gives (default-graph-uri,
+            # named-graph-uri) replaces the union; a part it leaves out is empty, as in the
+            # Oxigraph server
+            use_default_graph_as_union=not dataset,
+            default_graph=[NamedNode(g) for g in task.default_graphs] if dataset else None,
+            named_graphs=[NamedNode(g) for g in task.named_graphs] if dataset else None,
             substitutions={Variable(name): term for name, term in task.bindings} or None,
         )
     except SyntaxError as exc:
