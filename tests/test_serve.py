@@ -674,3 +674,19 @@ def test_serve_takes_the_base_iri_from_the_store(
         said = kg_serve_log(store, url).read_text(encoding="utf-8")
     assert page.status_code == 404
     assert "kg: warning: serving as <https://w3id.org/kg/id/>" in said and base in said
+
+
+def test_resource_pages_name_what_they_link_to(server: str) -> None:
+    """The generic page shows labels, titles, quotes and MeSH names, not raw IRIs."""
+    study = requests.get(f"{server}/pubmed/23906502/study/1", headers={"Accept": "text/html"},
+                         timeout=10)
+    outcome = requests.get(f"{server}/pubmed/23906502/outcome/1", headers={"Accept": "text/html"},
+                           timeout=10)
+    cited = requests.get(f"{server}/pubmed/37799613", headers={"Accept": "text/html"}, timeout=10)
+    for page in (study, outcome, cited):
+        assert page.status_code == 200
+    assert '>Nineteen patients (70%) exhibited a major response' in outcome.text  # the span's quote
+    assert f">{BASE}pubmed/23906502/span" not in outcome.text
+    assert ">Clinical efficacy of intravenous immunoglobulins for the treatment of dermatomyositis" in cited.text
+    assert f">{BASE}pubmed/23906502<" not in cited.text
+    assert '>/pubmed/23906502/measurement/1</a>' in outcome.text  # unnamed: its path here

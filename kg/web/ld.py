@@ -16,9 +16,8 @@ from pyoxigraph import NamedNode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kg.mesh import MeshTable
 from kg.rdf.iris import is_mesh_ui
-from kg.rdf.namespaces import KG, RDFS
+from kg.rdf.namespaces import KG
 from kg.web.negotiation import HTML, RDF_OFFERS, SUFFIXES, choose
 from kg.web.pages import (
     MESH_BROWSER,
@@ -29,7 +28,6 @@ from kg.web.pages import (
     mesh_task,
     search_task,
     search_words,
-    text,
 )
 from kg.web.responses import HttpError, context, page, rdf_response
 
@@ -152,19 +150,6 @@ def search(request: Request) -> Response:
     )
 
 
-_mesh_table: MeshTable | None = None
-
-
-def _mesh_label(site: Site, ui: str) -> str | None:
-    """The term's label as the store has it, else from the MeSH table shipped with kg."""
-    global _mesh_table
-    for q in site.store.quads_for_pattern(NamedNode(MESH_NS + ui), RDFS.label, None, None):
-        return text(q.object)
-    if _mesh_table is None:
-        _mesh_table = MeshTable.default()
-    return _mesh_table.label(ui)
-
-
 def mesh(request: Request) -> Response:
     """``/mesh/D003882``: the articles indexed with a MeSH term or whose evidence names it."""
     ctx = context(request)
@@ -172,7 +157,7 @@ def mesh(request: Request) -> Response:
     if not is_mesh_ui(ui):
         raise HttpError(404, f"not a MeSH UI: {ui!r} (like D003882, Q000188 or D003882Q000188)")
     _negotiate(request, [HTML])
-    label = _mesh_label(ctx.site, ui)
+    label = ctx.site.mesh_label(ui)
     answer = ctx.pool.run(mesh_task(ui, limit=ctx.settings.page_size))
     if not answer.ok:
         raise HttpError(answer.status, answer.message)

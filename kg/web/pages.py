@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 
 from pyoxigraph import Literal, NamedNode, Quad, Triple
 
+from kg.mesh import MeshTable
 from kg.rdf.iris import Iris, is_mesh_ui
 from kg.rdf.namespaces import (
     CITO,
@@ -194,6 +195,17 @@ class Link:
     extra: str = ""
 
 
+#: The properties whose value names a resource on a page, in the order they are looked for.
+_LABELS = (RDFS.label, DCTERMS.title, FOAF.name, SCHEMA.name, OA.exact)
+#: Longest label a page shows whole.
+LABEL_MAX = 120
+
+
+def _shortened(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1].rstrip() + "…"
+
+
 class Site:
     """Reads a store for the linked-data front of one base IRI."""
 
@@ -239,6 +251,29 @@ class Site:
                 suffix = f" @{term.language}"
             return Link(term.value, "", extra=suffix)
         return Link(str(term), "")
+
+    def label_of(self, term: object) -> str | None:
+        """What a page shows for an IRI instead of the IRI: its label, title or name as the
+        store has it (a MeSH term's from the shipped MeSH table when the store has none),
+        or a span's quote, shortened past :data:`LABEL_MAX` characters; a minted IRI without
+        one shows its path here; None for other terms and other unlabelled IRIs."""
+        if not isinstance(term, NamedNode):
+            return None
+        for prop in _LABELS:
+            for q in self.store.quads_for_pattern(term, prop, None, None):
+                if isinstance(q.object, Literal) and q.object.value.strip():
+                    return _shortened(q.object.value)
+        ui = mesh_ui(term.value)
+        if ui is not None:
+            return self.mesh_label(ui)
+        return self.local(term.value)  # a minted IRI without a name: its path here
+
+    def mesh_label(self, ui: str) -> str | None:
+        """A MeSH term's label as the store has it, else from the MeSH table shipped with kg."""
+        for q in self.store.quads_for_pattern(NamedNode(MESH_NS + ui), RDFS.label, None, None):
+            if isinstance(q.object, Literal):
+                return q.object.value
+        return MeshTable.default().label(ui)
 
     # --- descriptions ----------------------------------------------------------------------
 
@@ -291,10 +326,13 @@ class Site:
         """The generic page of any resource: its properties (and ``extra`` triples about it)
         and what points at it."""
         mine = set(self.describe_subject(iri)) | {t for t in extra or [] if t.subject == iri}
-        out = [(self.link(t.predicate), self.link(t.object)) for t in sorted(mine, key=str)]
+        out = [
+            (self.link(t.predicate), self.link(t.object, label=self.label_of(t.object)))
+            for t in sorted(mine, key=str)
+        ]
         incoming: list[tuple[Link, Link]] = []
         for q in self.store.quads_for_pattern(None, None, iri, None):
-            pair = (self.link(q.subject), self.link(q.predicate))
+            pair = (self.link(q.subject, label=self.label_of(q.subject)), self.link(q.predicate))
             if pair not in incoming:
                 incoming.append(pair)
             if len(incoming) >= 500:
