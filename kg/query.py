@@ -336,10 +336,12 @@ _BEFORE_CALL = frozenset({"filter", "by", "asc", "desc", "having"})
 
 @dataclass(frozen=True, slots=True)
 class QueryShape:
-    """What :func:`query_shape` found: how deep the query nests, and where it names SERVICE."""
+    """What :func:`query_shape` found: how deep the query nests, where it names SERVICE, and
+    where its own dataset clause (FROM, FROM NAMED) starts."""
 
     depth: int
     service_at: int | None  # the character offset of a SERVICE keyword, or None
+    from_at: int | None = None  # the offset of a FROM (NAMED) dataset clause, or None
 
 
 def query_shape(text: str, *, stop_at: int = MAX_QUERY_DEPTH) -> QueryShape:
@@ -360,6 +362,7 @@ def query_shape(text: str, *, stop_at: int = MAX_QUERY_DEPTH) -> QueryShape:
     stack: list[str] = []  # "{", "[", "(expr", "(list", "<<"
     depth = 0
     service_at: int | None = None
+    from_at: int | None = None
     prev, word = "", ""  # the last token (see _TOKEN; a bare word: itself), the one before
     pos, end = 0, len(text)
     while pos < end and depth <= stop_at:
@@ -384,6 +387,8 @@ def query_shape(text: str, *, stop_at: int = MAX_QUERY_DEPTH) -> QueryShape:
             else:
                 token = value.lower()
                 named = "service" in token
+                if token == "from" and not stack and from_at is None:
+                    from_at = start  # FROM or FROM NAMED: the query gives its own dataset
             if named and service_at is None:
                 service_at = start
         elif kind == "triple_open":
@@ -405,7 +410,7 @@ def query_shape(text: str, *, stop_at: int = MAX_QUERY_DEPTH) -> QueryShape:
             stack.pop()
         depth = max(depth, len(stack))
         word, prev = prev, token
-    return QueryShape(depth, service_at)
+    return QueryShape(depth, service_at, from_at)
 
 
 #: The stack a query runs on (see :func:`on_query_stack`). pyoxigraph recurses not only on

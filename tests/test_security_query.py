@@ -267,3 +267,19 @@ def test_kg_query_long_chain_runs_instead_of_crashing(store_dir: Path, tmp_path:
     result = kg("query", "--store", str(store_dir), "--format", "json", "-f", str(chain))
     assert result.returncode == 0, result.stderr
     assert '"boolean":false' in result.stdout.replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("query", "declared"),
+    [
+        ("SELECT * FROM <http://x/g> { ?s ?p ?o }", True),
+        ("ask from named <http://x/g> { GRAPH ?g { ?s ?p ?o } }", True),
+        ('SELECT * { ?s ?p "FROM <http://x/g>" }', False),  # in a string
+        ("SELECT * # FROM <http://x/g>\n{ ?s ?p ?o }", False),  # in a comment
+        ("SELECT ?from { ?s ?p ?from }", False),  # a variable
+        ("SELECT * { ?s <http://x/FROM> ?o }", False),  # inside an IRI
+    ],
+)
+def test_query_shape_finds_a_dataset_clause(query: str, declared: bool) -> None:
+    """The endpoint puts the union default graph in only where the query gives no dataset."""
+    assert (query_shape(query).from_at is not None) is declared

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import pyoxigraph
 import pytest
@@ -690,3 +690,220 @@ def test_resource_pages_name_what_they_link_to(server: str) -> None:
     assert ">Clinical efficacy of intravenous immunoglobulins for the treatment of dermatomyositis" in cited.text
     assert f">{BASE}pubmed/23906502<" not in cited.text
     assert '>/pubmed/23906502/measurement/1</a>' in outcome.text  # unnamed: its path here
+
+
+# --- the W3C SPARQL 1.1 Protocol query tests (protocol/manifest.ttl), on kg's read-only store --
+# The suite's datasets name graphs on the web (data1.rdf…); the endpoint fetches nothing, so
+# the dataset tests name graphs the store holds. The update tests become "refused" (403).
+
+_SEED_GRAPH = f"{BASE}graph/pubmed/23906502"
+_META_GRAPH = f"{BASE}graph/metadata"
+_ASK_SEED = 'ASK { ?a <http://purl.org/spar/fabio/hasPubMedId> "23906502" }'
+_GRAPHS = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g"
+_JSON = {"Accept": "application/sparql-results+json"}
+
+
+def _w3c(server: str, name: str) -> requests.Response:
+    """One request of the suite's tests, named as in its manifest."""
+    url = f"{server}/sparql"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    direct = {"Content-Type": "application/sparql-query"}
+    requests_by_name: dict[str, Callable[[], requests.Response]] = {
+        "query_post_form": lambda: requests.post(url, data={"query": _ASK_SEED}, headers=_JSON),
+        "query_get": lambda: requests.get(url, params={"query": _ASK_SEED}, headers=_JSON),
+        "query_post_direct": lambda: requests.post(url, data=_ASK_SEED.encode(),
+                                                   headers={**direct, **_JSON}),
+        "query_dataset_default_graphs_get": lambda: requests.get(
+            url, params={"query": _ASK_SEED, "default-graph-uri": _SEED_GRAPH}, headers=_JSON),
+        "query_dataset_default_graphs_post": lambda: requests.post(
+            url + "?" + urlencode({"default-graph-uri": _SEED_GRAPH}),
+            data=_ASK_SEED.encode(), headers={**direct, **_JSON}),
+        "query_dataset_named_graphs_get": lambda: requests.get(
+            url, params={"query": _GRAPHS, "named-graph-uri": _SEED_GRAPH}, headers=_JSON),
+        "query_dataset_named_graphs_post": lambda: requests.post(
+            url, data={"query": _GRAPHS, "named-graph-uri": _SEED_GRAPH}, headers=_JSON),
+        "query_dataset_full": lambda: requests.get(
+            url, params=[("query", "SELECT * WHERE { { ?a ?b ?c } UNION { GRAPH ?g { ?x ?y ?z } } } LIMIT 1"),
+                         ("default-graph-uri", _META_GRAPH), ("named-graph-uri", _SEED_GRAPH)],
+            headers=_JSON),
+        "query_multiple_dataset": lambda: requests.get(
+            url, params=[("query", _ASK_SEED.replace("ASK", f"ASK FROM <{_META_GRAPH}>")),
+                         ("default-graph-uri", _SEED_GRAPH)], headers=_JSON),
+        "query_content_type_select": lambda: requests.get(
+            url, params={"query": "SELECT (1 AS ?one) {}"}, headers=_JSON),
+        "query_content_type_ask": lambda: requests.get(
+            url, params={"query": _ASK_SEED}, headers={"Accept": "application/sparql-results+xml"}),
+        "query_content_type_describe": lambda: requests.get(
+            url, params={"query": f"DESCRIBE <{ARTICLE}>"}, headers={"Accept": "text/turtle"}),
+        "query_content_type_construct": lambda: requests.get(
+            url, params={"query": f"CONSTRUCT WHERE {{ <{ARTICLE}> ?p ?o }}"},
+            headers={"Accept": "application/rdf+xml"}),
+        "bad_query_method": lambda: requests.put(url + "?" + urlencode({"query": "ASK {}"})),
+        "bad_multiple_queries": lambda: requests.get(
+            url, params=[("query", "ASK {}"), ("query", "SELECT * {}")]),
+        "bad_query_wrong_media_type": lambda: requests.post(
+            url, data=b"ASK {}", headers={"Content-Type": "text/plain"}),
+        "bad_query_missing_form_type": lambda: requests.post(
+            url, data=b"query=ASK%20%7B%7D", headers={"Content-Type": ""}),
+        "bad_query_missing_direct_type": lambda: requests.post(
+            url, data=b"ASK {}", headers={"Content-Type": ""}),
+        "bad_query_non_utf8": lambda: requests.post(
+            url, data="ASK { ?s ?p 'é' }".encode("utf-16"), headers=direct),
+        "bad_query_syntax": lambda: requests.get(url, params={"query": "ASK {"}),
+        "bad_update_get": lambda: requests.get(
+            url, params={"update": "CLEAR ALL"}),
+        "bad_multiple_updates": lambda: requests.post(
+            url, data=[("update", "CLEAR NAMED"), ("update", "CLEAR DEFAULT")], headers=form),
+        "bad_update_wrong_media_type": lambda: requests.post(
+            url, data=b"CLEAR NAMED", headers={"Content-Type": "text/plain"}),
+        "bad_update_missing_form_type": lambda: requests.post(
+            url, data=b"update=CLEAR%20NAMED", headers={"Content-Type": ""}),
+        "bad_update_non_utf8": lambda: requests.post(
+            url, data="CLEAR GRAPH <http://é/>".encode("utf-16"),
+            headers={"Content-Type": "application/sparql-update"}),
+        "bad_update_syntax": lambda: requests.post(
+            url, data={"update": "CLEAR XYZ"}, headers=form),
+        "bad_update_dataset_conflict": lambda: requests.post(
+            url + "?" + urlencode({"using-graph-uri": _SEED_GRAPH}),
+            data=b"DELETE { ?s ?p ?o } USING <http://x/> WHERE { ?s ?p ?o }",
+            headers={"Content-Type": "application/sparql-update"}),
+    }
+    return requests_by_name[name]()
+
+
+_W3C_EXPECTED: dict[str, tuple[int, ...]] = {
+    # positive tests: 200 and the answer the dataset gives
+    **{name: (200,) for name in (
+        "query_post_form", "query_get", "query_post_direct", "query_dataset_default_graphs_get",
+        "query_dataset_default_graphs_post", "query_dataset_named_graphs_get",
+        "query_dataset_named_graphs_post", "query_dataset_full", "query_multiple_dataset",
+        "query_content_type_select", "query_content_type_ask", "query_content_type_describe",
+        "query_content_type_construct",
+    )},
+    # negative tests: a client error (4xx); what the suite leaves open, kg answers precisely
+    "bad_query_method": (405,),
+    "bad_multiple_queries": (400,),
+    "bad_query_wrong_media_type": (415,),
+    "bad_query_missing_form_type": (415,),
+    "bad_query_missing_direct_type": (415,),
+    "bad_query_non_utf8": (400,),
+    "bad_query_syntax": (400,),
+    # updates: this endpoint is read-only; every one is refused, whatever its faults
+    **{name: (400, 403, 415) for name in (
+        "bad_update_get", "bad_multiple_updates", "bad_update_wrong_media_type",
+        "bad_update_missing_form_type", "bad_update_non_utf8", "bad_update_syntax",
+        "bad_update_dataset_conflict",
+    )},
+}
+
+
+@pytest.mark.parametrize("name", sorted(_W3C_EXPECTED))
+def test_w3c_sparql_protocol_query_suite(server: str, name: str) -> None:
+    answer = _w3c(server, name)
+    assert answer.status_code in _W3C_EXPECTED[name], (name, answer.status_code, answer.text[:300])
+    if answer.status_code >= 400:
+        assert "Traceback" not in answer.text
+        return
+    kind = answer.headers["Content-Type"]
+    if name == "query_content_type_ask":
+        assert kind.startswith("application/sparql-results+xml") and "<boolean>true" in answer.text
+    elif name == "query_content_type_describe":
+        assert kind.startswith("text/turtle") and TITLE in answer.text
+    elif name == "query_content_type_construct":
+        assert kind.startswith("application/rdf+xml") and TITLE in answer.text
+    elif name == "query_content_type_select":
+        assert answer.json()["results"]["bindings"] == [
+            {"one": {"type": "literal", "value": "1",
+                     "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]
+    elif name.startswith("query_dataset_named_graphs"):
+        rows = answer.json()["results"]["bindings"]
+        assert [r["g"]["value"] for r in rows] == [_SEED_GRAPH]
+    elif name == "query_dataset_full":
+        row = answer.json()["results"]["bindings"][0]
+        assert "g" not in row or row["g"]["value"] == _SEED_GRAPH
+    elif name == "query_multiple_dataset":  # the protocol's dataset wins over FROM
+        assert answer.json()["boolean"] is True
+        alone = requests.get(f"{server}/sparql", params={
+            "query": _ASK_SEED.replace("ASK", f"ASK FROM <{_META_GRAPH}>")}, headers=_JSON)
+        assert alone.json()["boolean"] is False  # FROM alone: the metadata graph
+    elif name.startswith("query_dataset_default_graphs"):
+        assert answer.json()["boolean"] is True
+        other = requests.get(f"{server}/sparql", params={
+            "query": _ASK_SEED, "default-graph-uri": _META_GRAPH}, headers=_JSON)
+        assert other.json()["boolean"] is False  # the graph given, not the union
+    else:
+        assert answer.json()["boolean"] is True
+
+
+# --- plots of the evidence ---------------------------------------------------------------------
+
+
+def _svg_rows(page: str) -> list[str]:
+    """The numbers each row of the page's plots prints ("19/27 · 70% (51.5–84.1)")."""
+    return re.findall(r">(\d+/\d+ · \d+% \(\d+\.\d–\d+\.\d\))</text>", page)
+
+
+def test_article_plot_draws_the_graphs_proportions_with_wilson_intervals(
+    server: str, store_dir: Path
+) -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    page = requests.get(f"{server}/pubmed/23906502", headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200
+    assert page.text.count("<svg") >= 1 and "95% Wilson" in page.text
+    drawn = _svg_rows(page.text)
+    assert "19/27 · 70% (51.5–84.1)" in drawn  # the seed's major response, as the issue states it
+    store = pyoxigraph.Store.read_only(str(store_dir / "current"))
+    measured = [
+        (int(r["c"].value), int(r["n"].value))
+        for r in store.query(
+            "SELECT ?c ?n WHERE { GRAPH ?g { ?a <http://purl.org/spar/fabio/hasPubMedId> \"23906502\" ;"
+            " <https://w3id.org/kg/ontology#reportsStudy>/<https://w3id.org/kg/ontology#outcome>/"
+            "<https://w3id.org/kg/ontology#measurement> ?m . ?m <https://w3id.org/kg/ontology#count> ?c ;"
+            " <https://w3id.org/kg/ontology#denominator> ?n } }"
+        )
+    ]
+    expected = []
+    for c, n in measured:
+        low, high = proportion_confint(c, n, alpha=0.05, method="wilson")
+        expected.append(f"{c}/{n} · {100 * c / n:.0f}% ({100 * low:.1f}–{100 * high:.1f})")
+    assert sorted(drawn) == sorted(expected) and len(drawn) >= 5
+
+
+def test_mesh_page_plots_outcomes_across_studies_and_counts(server: str) -> None:
+    page = requests.get(f"{server}/mesh/D003882", headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200
+    assert "Evidence at a glance" in page.text
+    assert 'aria-label="Articles by design"' in page.text  # the seed's page text has no year
+    assert re.search(r'aria-label="Response: \d+ outcome\(s\) across studies"', page.text)
+    assert "23906502: major response" in page.text
+    assert "19/27 · 70% (51.5–84.1)" in _svg_rows(page.text)
+    assert 'href="/pubmed/23906502"' in page.text
+    humans = requests.get(f"{server}/mesh/D006801", headers={"Accept": "text/html"}, timeout=10)
+    assert 'aria-label="Articles by year"' in humans.text
+    years = re.findall(r"<title>((?:19|20)\d\d): (\d+) articles</title>", humans.text)
+    assert years and sum(int(n) for _, n in years) == 10  # the 10 gold records indexed Humans
+    studies = set(re.findall(r">(\d{7,8}): [^<]*</text>", humans.text))
+    assert len(studies) >= 2  # one forest row per study's outcome, across studies
+    nothing = requests.get(f"{server}/mesh/D000001", headers={"Accept": "text/html"}, timeout=10)
+    assert "<svg" not in nothing.text  # a term no article names: no empty plot
+
+
+@needs_chromium
+def test_plots_render_in_chromium(server: str, tmp_path: Path) -> None:
+    """The pages with plots, as a browser draws them: the SVG is in the DOM and the screenshot
+    is a real picture (KG_SCREENSHOTS=DIR keeps them for the README)."""
+    keep = os.environ.get("KG_SCREENSHOTS")
+    for name, path, height in (("article", "/pubmed/23906502", 2600), ("mesh", "/mesh/D003882", 2000),
+                               ("search", "/search?q=immunoglobulins", 1200)):
+        dom = chromium(tmp_path / f"p-{name}", "--dump-dom", server + path).stdout
+        assert "Traceback" not in dom, name
+        if name != "search":
+            assert "<svg" in dom and "19/27 · 70% (51.5–84.1)" in dom, name
+        shot = tmp_path / f"{name}.png"
+        chromium(tmp_path / f"p-{name}", "--hide-scrollbars", f"--window-size=1280,{height}",
+                 f"--screenshot={shot}", server + path)
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 30_000, name
+        if keep:
+            (Path(keep) / f"{name}.png").write_bytes(data)

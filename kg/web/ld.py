@@ -25,6 +25,8 @@ from kg.web.pages import (
     RECENT_TASK,
     Site,
     article_rows,
+    mesh_plot_tasks,
+    mesh_plots,
     mesh_task,
     search_task,
     search_words,
@@ -164,11 +166,17 @@ def mesh(request: Request) -> Response:
     articles = article_rows(ctx.site, answer)
     if not articles and label is None:
         raise HttpError(404, f"MeSH {ui}: no such term, and no article names it")
+    plots = None
+    if articles:
+        outcomes, facets = (ctx.pool.run(t) for t in mesh_plot_tasks(ui))
+        if outcomes.ok and facets.ok:
+            plots = mesh_plots(ctx.site, outcomes, facets)
     return page(
         request,
         "mesh.html",
         ui=ui,
         label=label,
+        plots=plots,
         articles=articles[: ctx.settings.page_size],
         truncated=answer.truncated or len(articles) > ctx.settings.page_size,
         mesh_url=MESH_BROWSER + ui,

@@ -35,6 +35,7 @@ from kg.rdf.namespaces import (
 from kg.report import NotInStore, evidence_json
 from kg.store import KgStore
 from kg.web.highlight import Section, Span, sections
+from kg.web.plots import Proportion, bars_svg, plottable, proportions_svg
 from kg.web.runner import Answer, Task, Term
 
 T = TypeVar("T")
@@ -394,6 +395,15 @@ class Site:
                 {**o, "result": result_text(o), "details": details_text(o)}
                 for o in evidence["outcomes"]
             ],
+            "plot": proportions_svg(
+                [
+                    Proportion(o["text"] + (f" ({o['arm']})" if o["arm"] else ""),
+                               o["count"], o["denominator"], note=o["quote"] or "")
+                    for o in evidence["outcomes"]
+                    if plottable(o["count"], o["denominator"])
+                ],
+                title="Outcomes as proportions of the patients they were counted among",
+            ),
             "study": self.local(text(studies[0])) if studies else None,
             "mesh": self._mesh_headings(props, ix),
             "publication_types": [v.value for v in props.get(KG.publicationTypeName.value, [])],
@@ -640,6 +650,90 @@ def mesh_task(ui: str, *, limit: int) -> Task:
     """Articles indexed with the MeSH term ``ui``, or whose evidence is grounded in it."""
     node = NamedNode(MESH_NS + ui)
     return Task(_MESH_ARTICLES % (limit * 6 + 1), rows=limit * 6, bindings=(("m", node),))
+
+
+#: The articles of a MeSH page: indexed with the term, or with evidence grounded in it (``?m``
+#: is bound by substitution, which needs it in every projection).
+_ON_TERM = """{ SELECT DISTINCT ?a ?m WHERE {
+    { ?a dcterms:subject ?m }
+    UNION { ?a kg:reportsStudy/kg:population/kg:condition/kg:mesh ?m }
+    UNION { ?a kg:reportsStudy/kg:intervention/kg:mesh ?m }
+    UNION { ?a kg:reportsStudy/kg:outcome/kg:mesh ?m }
+  } }"""
+
+_MESH_OUTCOMES = """
+SELECT ?a ?pmid ?kind ?outcome ?count ?n ?m WHERE {
+  %s
+  ?a fabio:hasPubMedId ?pmid ; kg:reportsStudy ?study .
+  ?study kg:outcome ?o .
+  ?o rdfs:label ?outcome ; kg:outcomeKind ?kind ; kg:measurement ?me .
+  ?me kg:count ?count ; kg:denominator ?n .
+} ORDER BY ?kind ?pmid ?outcome LIMIT %d"""
+
+_MESH_FACETS = """
+SELECT ?facet ?value (COUNT(DISTINCT ?a) AS ?articles) ?m WHERE {
+  %s
+  { ?a fabio:hasPublicationYear ?value BIND("year" AS ?facet) }
+  UNION { ?a kg:reportsStudy/kg:designFeature/kg:designTerm ?value BIND("design" AS ?facet) }
+} GROUP BY ?facet ?value ?m"""
+
+#: Most rows of a MeSH page's outcome plots (in all), and of one kind.
+PLOT_ROWS, PLOT_ROWS_PER_KIND = 240, 40
+
+
+def mesh_plot_tasks(ui: str) -> tuple[Task, Task]:
+    """The outcomes with a count and a denominator of a MeSH term's articles, and the articles
+    counted by year and by design."""
+    node = NamedNode(MESH_NS + ui)
+    return (
+        Task(_MESH_OUTCOMES % (_ON_TERM, PLOT_ROWS + 1), rows=PLOT_ROWS,
+             bindings=(("m", node),)),
+        Task(_MESH_FACETS % _ON_TERM, rows=1000, bindings=(("m", node),)),
+    )
+
+
+def mesh_plots(site: Site, outcomes: Answer, facets: Answer) -> dict[str, Any]:
+    """The MeSH page's plots: one forest-like view per outcome kind, counts by year and design."""
+    col = {name: i for i, name in enumerate(outcomes.variables)}
+    by_kind: dict[str, list[Proportion]] = defaultdict(list)
+    for row in outcomes.rows[:PLOT_ROWS]:
+        a, count, n = row[col["a"]], _int(row[col["count"]]), _int(row[col["n"]])
+        if not (isinstance(count, int) and isinstance(n, int) and plottable(count, n)):
+            continue
+        if not isinstance(a, NamedNode):
+            continue
+        kind = text(row[col["kind"]]) or "other"
+        pmid = text(row[col["pmid"]])
+        if len(by_kind[kind]) < PLOT_ROWS_PER_KIND:
+            by_kind[kind].append(Proportion(
+                f"{pmid}: {text(row[col['outcome']])}", count, n,
+                href=site.local(a.value), note=f"PMID {pmid}",
+            ))
+    forests = [
+        proportions_svg(rows, title=f"{kind.capitalize()}: {len(rows)} outcome(s) across studies",
+                        sized=True)
+        for kind, rows in sorted(by_kind.items())
+    ]
+    fcol = {name: i for i, name in enumerate(facets.variables)}
+    years: list[tuple[str, int]] = []
+    designs: list[tuple[str, int]] = []
+    for row in facets.rows:
+        value, count = text(row[fcol["value"]]), _int(row[fcol["articles"]]) or 0
+        (years if text(row[fcol["facet"]]) == "year" else designs).append((value, count))
+    return {
+        "forests": forests,
+        "truncated": len(outcomes.rows) > PLOT_ROWS,
+        "years": bars_svg(sorted(years), title="Articles by year"),
+        "designs": bars_svg(sorted(designs, key=lambda d: (-d[1], d[0])),
+                            title="Articles by design"),
+    }
+
+
+def _int(term: Term | None) -> int | None:
+    try:
+        return int(text(term))
+    except (TypeError, ValueError):
+        return None
 
 
 RECENT_TASK = Task(

@@ -24,7 +24,7 @@ from pyoxigraph import (
     serialize,
 )
 
-from kg.query import QueryRefused, check_query, xml_safe
+from kg.query import QueryRefused, check_query, query_shape, xml_safe
 from kg.rdf.namespaces import PREFIXES
 from kg.web.negotiation import HTML, RDF_OFFERS, RESULTS_OFFERS, choose
 
@@ -120,15 +120,18 @@ def execute(store: Store, task: Task, *, base_iri: str | None, max_bytes: int) -
     except QueryRefused as exc:
         return Answer.error(400, exc.message)
     dataset = bool(task.default_graphs or task.named_graphs)
+    # the union default graph stands in only where neither the request nor the query (FROM,
+    # FROM NAMED) gives a dataset: pyoxigraph's union flag would override a FROM clause
+    union = not dataset and query_shape(task.query).from_at is None
     try:
         result = store.query(
             task.query,
             base_iri=base_iri,
             prefixes=PREFIXES,
             # SPARQL 1.1 Protocol §2.1.4: the dataset the request gives (default-graph-uri,
-            # named-graph-uri) replaces the union; a part it leaves out is empty, as in the
-            # Oxigraph server
-            use_default_graph_as_union=not dataset,
+            # named-graph-uri) replaces the query's and the union; a part it leaves out is
+            # empty, as in the Oxigraph server
+            use_default_graph_as_union=union,
             default_graph=[NamedNode(g) for g in task.default_graphs] if dataset else None,
             named_graphs=[NamedNode(g) for g in task.named_graphs] if dataset else None,
             substitutions={Variable(name): term for name, term in task.bindings} or None,
