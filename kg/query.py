@@ -221,11 +221,15 @@ def resolve_mesh(value: str, *, param: str = "mesh", mesh: MeshTable | None = No
     text = value.strip()
     if _DESCRIPTOR.match(text.upper()):
         return text.upper()
-    ui = (mesh or MeshTable.default()).lookup(text) if text else None
+    table = mesh or MeshTable.default()
+    ui = table.lookup(text) if text else None
     if ui is None:
+        close = table.suggest(text) if text else []
+        said = ", ".join(f"{label} ({u})" for u, label in close)
+        hint = f"; did you mean {said}?" if close else ""
         raise ParameterError(
             f"{param}={value!r}: not a MeSH descriptor UI (D or C and 6 to 9 digits, "
-            "like D016756) nor a descriptor label kg's MeSH table knows"
+            f"like D016756) nor a label or entry term kg's MeSH table knows{hint}"
         )
     return ui
 

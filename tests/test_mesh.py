@@ -496,3 +496,27 @@ def test_build_script_with_entry_terms_and_concepts(tmp_path: Path) -> None:
         ("C2", "CHOP"),
         ("D2", "5-FU"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [
+        ("aspirn", "D001241"),  # Aspirin
+        ("acetylsalicylic acd", "D001241"),  # an entry term, misspelt
+        ("hart attack", MYOCARDIAL_INFARCTION),
+        ("breast cancr", BREAST_NEOPLASMS),
+        ("IVIGG", IVIG),
+        ("dermatomiositis", "D003882"),
+    ],
+)
+def test_suggestions_for_a_misspelt_label(mesh: MeshTable, typed: str, first: str) -> None:
+    assert mesh.lookup(typed) is None
+    close = mesh.suggest(typed)
+    assert close and close[0] == (first, mesh.label(first))
+    assert len({ui for ui, _ in close}) == len(close) <= 5
+
+
+def test_no_suggestion_for_noise_and_descriptors_only_when_asked(mesh: MeshTable) -> None:
+    assert mesh.suggest("xqzwv") == [] and mesh.suggest("  ") == []
+    assert any(ui.startswith("C") for ui, _ in mesh.suggest("aspirn"))  # Caspin, a concept
+    assert all(ui.startswith("D") for ui, _ in mesh.suggest("aspirn", descriptors_only=True))

@@ -675,3 +675,25 @@ def test_cli_as_a_subprocess(data_store: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "line 1, column" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- the users' words --------------------------------------------------------------------------
+
+
+def test_users_words_name_descriptors_and_misspellings_get_suggestions(seed_store: Path) -> None:
+    """Entry terms ("IVIG", "intravenous immunoglobulin") work as --param values; a label kg
+    does not know is refused (exit 2) with the closest terms."""
+    by_ui = csv_rows(kg_cli("query", "--store", str(seed_store), "--name", "outcomes",
+                            "--param", "intervention=D016756"))
+    for words in ("IVIG", "intravenous immunoglobulin", "Immunoglobulins, Intravenous"):
+        said = csv_rows(kg_cli("query", "--store", str(seed_store), "--name", "outcomes",
+                               "--param", f"intervention={words}"))
+        assert said == by_ui and len(said) >= 5, words
+    for words, ui in (("heart attack", "D009203"), ("aspirin", "D001241"),
+                      ("breast cancer", "D001943")):
+        shown = kg_cli("query", "--store", str(seed_store), "--name", "outcomes", "--show",
+                       "--param", f"intervention={words}")
+        assert f"<http://id.nlm.nih.gov/mesh/{ui}>" in shown, words
+    refused = kg_cli("query", "--store", str(seed_store), "--name", "outcomes",
+                     "--param", "intervention=aspirn", expect=2)
+    assert "did you mean Aspirin (D001241)" in refused and len(refused.strip().splitlines()) == 1

@@ -177,6 +177,12 @@ def fold_word(word: str) -> str:
     return w
 
 
+#: Least similarity (rapidfuzz's normalised Levenshtein ratio, 0–100) of a suggested term.
+SUGGEST_CUTOFF = 70
+#: Suggestions stop this far below the closest one.
+SUGGEST_SPREAD = 12
+
+
 def normalize(phrase: str) -> str:
     """A phrase as matching compares it: folded words joined by single spaces.
 
@@ -394,6 +400,44 @@ class MeshTable:
         if term is None and ui.startswith("C"):
             return any(self.in_categories(d, prefixes) for d in self.mapped(ui))
         return term is not None and any(tree.startswith(prefixes) for tree in term.trees)
+
+    def suggest(
+        self, phrase: str, *, limit: int = 5, descriptors_only: bool = False
+    ) -> list[tuple[str, str]]:
+        """(UI, preferred label) of the terms whose label or entry term is closest to
+        ``phrase`` (normalised Levenshtein similarity ≥ :data:`SUGGEST_CUTOFF`, and within
+        :data:`SUGGEST_SPREAD` of the closest), best first, one per UI: the "did you mean" of a
+        label kg does not know ("aspirn" → Aspirin).
+
+        >>> MeshTable.default().suggest("dermatomiositis", limit=1)
+        [('D003882', 'Dermatomyositis')]
+        """
+        from rapidfuzz import fuzz, process
+
+        key = normalize(phrase)
+        if not key:
+            return []
+        keys, uis = self._suggestion_keys()
+        found: list[tuple[str, str]] = []
+        best = None
+        for _, score, i in process.extract(key, keys, scorer=fuzz.ratio, limit=limit * 8,
+                                           score_cutoff=SUGGEST_CUTOFF):
+            best = score if best is None else best
+            if score < best - SUGGEST_SPREAD:
+                break  # far behind the closest: noise ("hart attack" → Ixodidae)
+            ui = uis[i]
+            if (descriptors_only and not ui.startswith("D")) or any(ui == u for u, _ in found):
+                continue
+            found.append((ui, self.label(ui) or ui))
+            if len(found) == limit:
+                break
+        return found
+
+    @functools.cache  # noqa: B019 - one table per process (MeshTable.default), kept for its life
+    def _suggestion_keys(self) -> tuple[list[str], list[str]]:
+        index = self._matcher()
+        pairs = {**index.lookup, **index.lookup_caps}
+        return list(pairs), list(pairs.values())
 
     def lookup(self, phrase: str) -> str | None:
         """The UI whose label or entry term, normalised, equals ``phrase`` normalised; or None.
