@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import gzip
 import io
 import json
@@ -40,6 +41,7 @@ from typing import IO, Any, Protocol, cast
 
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store
 
+from kg import summary as summaries
 from kg.atomic import atomic_write
 from kg.errors import StoreError, one_line
 
@@ -99,6 +101,10 @@ class KgStore:
 
     def _attach(self, path: Path, version: Path, store: Store, lock: int | None) -> None:
         self.path, self.version, self.store, self._lock = path, version, store, lock
+        # What a build changed, for the summary (kg.summary): the graphs it emptied or wrote,
+        # and the descriptors those graphs named before.
+        self._graphs: set[NamedNode] = set()
+        self._descriptors: set[NamedNode] = set()
 
     @classmethod
     @contextlib.contextmanager
@@ -135,6 +141,7 @@ class KgStore:
                 raise
             try:
                 yield self
+                self.refresh_summary()
                 self.flush()
             except BaseException:
                 self.close()
@@ -149,6 +156,7 @@ class KgStore:
     def close(self) -> None:
         """Let go of the version (and of its readers' lock): the object is not used after."""
         self.__dict__.pop("store", None)
+        self.__dict__.pop("summary", None)
         lock, self._lock = getattr(self, "_lock", None), None
         if lock is not None:
             os.close(lock)
@@ -167,8 +175,7 @@ class KgStore:
     def replace_graphs(self, graphs: dict[NamedNode, list[Quad]]) -> None:
         """Make each named graph hold exactly its quads (an upsert per article)."""
         for g in graphs:
-            if self.store.contains_named_graph(g):
-                self.store.remove_graph(g)
+            self.remove_graph(g)
         # bulk_extend skips per-quad transaction bookkeeping: ~10x faster than extend, and the
         # graphs it writes were emptied just above, so there is nothing to conflict with.
         self.store.bulk_extend(q for quads in graphs.values() for q in quads)
@@ -177,7 +184,8 @@ class KgStore:
         """Add N-Quads files (gzip detected by its magic bytes) with Oxigraph's bulk loader.
 
         The bulk loader writes sorted index files directly, without per-quad transactions: the
-        caller makes sure the graphs it fills were emptied first (see :meth:`remove_graphs`).
+        caller makes sure the graphs it fills were emptied first with :meth:`remove_graphs`
+        (which also tells the summary which graphs change).
         Its memory grows with what one call loads (about 0.75 KiB a quad), so the files go to it
         in slices of :data:`LOAD_BYTES`, cut at line ends: memory stays flat for any file size.
         """
@@ -208,9 +216,12 @@ class KgStore:
         return sum(self.remove_graph(g) for g in graphs)
 
     def remove_graph(self, graph: NamedNode) -> bool:
-        """Drop a named graph; True if it was there."""
+        """Drop a named graph; True if it was there. Either way the graph counts as changed
+        by this build (a graph loaded next was emptied here first)."""
+        self._graphs.add(graph)
         if not self.store.contains_named_graph(graph):
             return False
+        self._descriptors |= summaries.descriptors(self.store, graph)
         self.store.remove_graph(graph)
         return True
 
@@ -228,6 +239,33 @@ class KgStore:
 
     def __len__(self) -> int:
         return len(self.store)
+
+    @functools.cached_property
+    def summary(self) -> Store | None:
+        """The summary of this version (:mod:`kg.summary`), read-only; None when it has none."""
+        return summaries.open_summary(self.version)
+
+    def refresh_summary(self) -> None:
+        """Bring the summary up to date with what this build changed (the whole summary when
+        the version has none yet). :meth:`writing` calls it before the version is made current."""
+        path = summaries.summary_path(self.version)
+        fresh = not (path / "CURRENT").exists()
+        if not fresh and not self._graphs:
+            return
+        touched = set(self._descriptors)
+        for g in self._graphs:
+            touched |= summaries.descriptors(self.store, g)
+        try:
+            written = summaries.refresh(
+                self.store, Store(str(path)), None if fresh else touched
+            )
+        except OSError as exc:  # a full disk: "IO error: No space left on device: …"
+            raise StoreError(f"cannot write the summary: {one_line(str(exc))}",
+                             source=str(path)) from exc
+        log.info("summary: %s rows for %s descriptors", written,
+                 "all" if fresh else len(touched))
+        self._graphs.clear()
+        self._descriptors.clear()
 
     def flush(self) -> None:
         self.store.flush()
@@ -379,6 +417,9 @@ def _new_version(base: Path | None, new: Path) -> Store:
             _open(base, read_only=True).backup(str(new))
             with contextlib.suppress(FileNotFoundError):
                 shutil.copyfile(base / MANIFEST, new / MANIFEST)
+            summary = summaries.open_summary(base)
+            if summary is not None:
+                summary.backup(str(summaries.summary_path(new)))
         os.close(os.open(new / READERS, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666))
     except OSError as exc:
         raise StoreError(f"cannot make a new version: {exc}", source=str(new)) from exc

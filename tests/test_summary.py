@@ -1,0 +1,176 @@
+"""The summary a build keeps beside the store (kg.summary) answers ``cooccurrence`` with exactly
+the rows the question itself gives, after a first build, after an update that replaces an
+article (with other headings, a renamed one), adds one and deletes one, and after NLM's own
+update file; a store without a summary is asked the question itself."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph
+import pytest
+from click.testing import CliRunner
+
+from kg.cli import main
+from kg.queries import named_query, parse_header
+from kg.query import prepare, rows, run_query
+from kg.store import KgStore
+from kg.summary import COUNT, RANK, all_descriptors, refresh, summary_path
+
+DATA = Path(__file__).parent / "data"
+FIRST = [
+    DATA / "xml" / "22202258_suppl_mesh.xml",
+    DATA / "xml" / "28098468_winter.xml",
+    DATA / "xml" / "biopython__pubmed4.xml",
+    DATA / "xml" / "ncbiutils__pubmed22n1115.xml",
+]
+NLM_UPDATE = DATA / "updates" / "ncbiutils__pubmed22n1313.xml"
+SCOLIOSIS = "D012600"
+
+
+def kg(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+def _article(path: Path) -> str:
+    found = re.search(r"<PubmedArticle>[\s\S]*?</PubmedArticle>", path.read_text("utf-8"))
+    assert found is not None
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def update(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """22202258 again with a heading less (Aged), one more (Scoliosis) and one renamed
+    (Leucovorin, so that the smallest name of its pairs changes); 28098468 under a new PMID;
+    28098468 itself deleted."""
+    changed = _article(FIRST[0])
+    changed = re.sub(r'<MeshHeading>\s*<DescriptorName UI="D000368"[\s\S]*?</MeshHeading>', "",
+                     changed, count=1)
+    changed = changed.replace(">Leucovorin</DescriptorName>", ">A renamed Leucovorin</DescriptorName>")
+    changed = changed.replace(
+        "</MeshHeadingList>",
+        '<MeshHeading><DescriptorName UI="D012600" MajorTopicYN="N">Scoliosis</DescriptorName>'
+        "</MeshHeading></MeshHeadingList>",
+    )
+    assert "D000368" not in changed and "A renamed" in changed and SCOLIOSIS in changed
+    copy = _article(FIRST[1]).replace(">28098468<", ">99000001<")
+    path = tmp_path_factory.mktemp("update") / "update.xml"
+    path.write_text(
+        '<?xml version="1.0"?>\n<PubmedArticleSet>\n' + changed + "\n" + copy + "\n"
+        '<DeleteCitation><PMID Version="1">28098468</PMID></DeleteCitation>\n'
+        "</PubmedArticleSet>\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def answers(store: KgStore, descriptors: set[pyoxigraph.NamedNode]) -> dict[str, list[Any]]:
+    """Per descriptor: the question's rows from the summary, and from the store itself."""
+    assert store.summary is not None
+    out: dict[str, list[Any]] = {}
+    for d in sorted(descriptors, key=lambda n: n.value):
+        q = prepare(named_query("cooccurrence"), {"descriptor": d.value.rsplit("/", 1)[1]})
+        summarised, asked = rows(run_query(store, q)), rows(run_query(store.store, q))
+        assert summarised == asked, d
+        out[d.value] = asked
+    return out
+
+
+def summary_rows(summary: pyoxigraph.Store) -> set[str]:
+    """The summary's quads."""
+    return {str(q) for q in summary}
+
+
+def test_the_summary_answers_as_the_question_does_across_updates(
+    tmp_path: Path, update: Path
+) -> None:
+    path = tmp_path / "store"
+    kg("build", *map(str, FIRST), "--store", str(path))
+    with KgStore(path) as first:
+        before = all_descriptors(first.store)
+        answered = answers(first, before)
+    assert answered[f"http://id.nlm.nih.gov/mesh/{SCOLIOSIS}"], "Scoliosis co-occurs with nothing"
+
+    kg("build", str(update), "--store", str(path))
+    with KgStore(path) as second:
+        after = all_descriptors(second.store)
+        changed = answers(second, before | after)
+        assert second.summary is not None
+        # recomputed in part, it holds what a whole recomputation gives
+        whole = pyoxigraph.Store()
+        refresh(second.store, whole, None)
+        assert summary_rows(second.summary) == summary_rows(whole)
+    scoliosis = {r["other"]: r for r in changed[f"http://id.nlm.nih.gov/mesh/{SCOLIOSIS}"]}
+    assert "http://id.nlm.nih.gov/mesh/D018784" in scoliosis  # from the replaced article
+    assert "http://id.nlm.nih.gov/mesh/D000368" not in {
+        r["other"] for r in changed["http://id.nlm.nih.gov/mesh/D018784"]
+    }  # the heading it lost
+    assert any(r["label"] == "A renamed Leucovorin"
+               for r in changed["http://id.nlm.nih.gov/mesh/D018784"])
+    assert changed != answered
+
+    kg("build", str(NLM_UPDATE), "--store", str(path))
+    with KgStore(path) as third:
+        answers(third, before | after | all_descriptors(third.store))
+        assert third.summary is not None
+        whole = pyoxigraph.Store()
+        refresh(third.store, whole, None)
+        assert summary_rows(third.summary) == summary_rows(whole)
+
+
+def test_without_a_summary_the_question_is_asked_of_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    kg("build", *map(str, FIRST), "--store", str(path))
+    with KgStore(path) as store:
+        q = prepare(named_query("cooccurrence"), {"descriptor": SCOLIOSIS})
+        assert q.summary is not None
+        want = rows(run_query(store, q))
+        shutil.rmtree(summary_path(store.version))
+    with KgStore(path) as bare:
+        assert bare.summary is None
+        assert rows(run_query(bare, q)) == want
+    out = kg("query", "--store", str(path), "--name", "cooccurrence",
+             "--param", f"descriptor={SCOLIOSIS}", "--format", "csv")
+    assert len(out.splitlines()) == len(want) + 1
+    # the next build writes the whole summary again
+    kg("build", str(DATA / "xml" / "32887691.xml"), "--store", str(path))
+    with KgStore(path) as rebuilt:
+        assert rebuilt.summary is not None
+        assert rows(run_query(rebuilt, q)) == want
+
+
+def test_the_cli_answers_from_the_summary(tmp_path: Path) -> None:
+    """``kg query --name`` runs in a process of its own: it opens the summary there too (a row
+    put into the summary alone shows that the answer came from it)."""
+    path = tmp_path / "store"
+    kg("build", *map(str, FIRST), "--store", str(path))
+    with KgStore(path) as store:
+        version = store.version
+    summary = pyoxigraph.Store(str(summary_path(version)))
+    graph = pyoxigraph.NamedNode(f"http://id.nlm.nih.gov/mesh/{SCOLIOSIS}")
+    other = pyoxigraph.NamedNode("http://id.nlm.nih.gov/mesh/D999999")
+    integer = pyoxigraph.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+    summary.extend([
+        pyoxigraph.Quad(other, COUNT, pyoxigraph.Literal("1000", datatype=integer), graph),
+        pyoxigraph.Quad(other, RANK, pyoxigraph.Literal("0", datatype=integer), graph),
+    ])
+    summary.flush()
+    del summary
+    out = kg("query", "--store", str(path), "--name", "cooccurrence",
+             "--param", f"descriptor={SCOLIOSIS}", "--format", "csv")
+    assert out.splitlines()[1].split(",")[:2] == [
+        f"http://id.nlm.nih.gov/mesh/{SCOLIOSIS}", "http://id.nlm.nih.gov/mesh/D999999"
+    ]
+
+
+def test_only_the_shipped_question_is_answered_from_the_summary() -> None:
+    shipped = named_query("cooccurrence")
+    assert prepare(shipped, {"descriptor": SCOLIOSIS}).summary is not None
+    edited = parse_header(shipped.text + "# edited\n", name="cooccurrence")
+    assert prepare(edited, {"descriptor": SCOLIOSIS}).summary is None
+    assert prepare(named_query("retracted")).summary is None
