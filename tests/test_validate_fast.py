@@ -251,6 +251,51 @@ def test_report_counts_and_graph() -> None:
     assert json.loads(fast.graph.serialize(format="json-ld"))
 
 
+def test_copied_graphs_are_those_with_literals_rdflib_writes_otherwise() -> None:
+    from kg.mesh import MeshTable
+    from kg.validate_sparql import _copied_graphs
+
+    store = Store()
+    store.update(f"""{HEADER} INSERT DATA {{
+        GRAPH <urn:g:plain> {{ <a> kg:count 1 ; kg:mean 1.5 ; rdfs:label "x", "y"@en ;
+            kg:flag true ; kg:date "2013-08-01"^^xsd:date }}
+        GRAPH <urn:g:double> {{ <b> kg:timeValue "1e3"^^xsd:double }}
+        GRAPH <urn:g:zulu> {{ <c> kg:when "2013-08-01T00:00:00Z"^^xsd:dateTime }}
+        GRAPH <urn:g:known> {{ <d> a kg:KnownMeshTerm }}
+    }}""")
+    assert _copied_graphs(store, MeshTable.default()) == {
+        "urn:g:double",  # Oxigraph writes 1000, rdflib 1000.0
+        "urn:g:zulu",  # …Z, +00:00
+        "urn:g:known",
+    }
+
+
+def test_every_process_compiles_the_queries_in_the_same_order() -> None:
+    """Worker processes split the queries by their index: the order must not depend on the
+    process (hash seed, blank node labels of the parsed shapes)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib; from kg.validate import load_shapes; "
+        "from kg.validate_sparql import CompiledShapes; "
+        "c = CompiledShapes(load_shapes(), direct=True); "
+        "print(hashlib.sha256('\\n'.join(q.text for q in c.queries).encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1
+
+
 def test_on_a_built_store_in_two_processes(tmp_path: Path) -> None:
     store = _build(
         tmp_path,
