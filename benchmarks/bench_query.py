@@ -16,11 +16,14 @@ With ``--sizes 1000000,3000000,10000000`` it measures each size in one run (rdfl
 figures are worth) and ends with a table of warm Oxigraph latency and rows per question at
 each size, with the growth from one size to the next (time ×, rows ×): a question that scales grows no faster than its
 rows. ``--optimize`` compacts each store after its bulk load (``Store.optimize``; the stores
-are kept apart from the plain ones). ``--queries DIR`` runs ``DIR/NAME.rq`` instead of a
+are kept apart from the plain ones). Each store gets the summary ``kg build`` keeps beside it
+(kg/summary.py; its build time is printed), which answers ``cooccurrence``; ``--no-summary``
+asks every question of the store itself (otherwise the summary's rows are checked against the
+store's). ``--queries DIR`` runs ``DIR/NAME.rq`` instead of a
 shipped question (to compare shapes); ``--only NAME`` times only that question.
 
     python benchmarks/bench_query.py [--triples 1000000 | --sizes N,N,...] [--repeat 7]
-                                     [--rdflib-repeat 3] [--rdflib-max 2000000] [--optimize]
+                                     [--rdflib-repeat 3] [--rdflib-max 2000000] [--optimize] [--no-summary]
                                      [--only NAME]... [--queries DIR] [--source DIR]... [--workdir DIR]
 """
 
@@ -49,6 +52,7 @@ from kg.queries import NamedQuery, named_query, parse_header
 from kg.query import PreparedQuery, prepare, rows, run_query, to_python
 from kg.rdf.namespaces import PREFIXES
 from kg.store import KgStore, current_version
+from kg.summary import open_summary, refresh, summary_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "pubmed"
@@ -135,7 +139,9 @@ def canonical(name: str, value: Any) -> Any:
     return value
 
 
-def ask_oxigraph(store: KgStore, q: PreparedQuery) -> Counter[tuple[Any, ...]]:
+def ask_oxigraph(store: KgStore | Store, q: PreparedQuery) -> Counter[tuple[Any, ...]]:
+    """The rows of ``q``: from the store's summary where it answers ``q`` (a :class:`KgStore`
+    that has one), else from the store."""
     return Counter(
         tuple(canonical(k, v) for k, v in row.items()) for row in rows(run_query(store, q))
     )
@@ -162,9 +168,10 @@ def timed(fn: Callable[[], Counter[tuple[Any, ...]]], n: int) -> tuple[float, Co
 
 
 def load_size(
-    work: Path, lines: list[bytes], target: int, *, optimize: bool = False
+    work: Path, lines: list[bytes], target: int, *, optimize: bool = False, summary: bool = True
 ) -> tuple[Path, int, int]:
-    """The replicated dump for ``target`` quads and its Oxigraph store (both reused).
+    """The replicated dump for ``target`` quads and its Oxigraph store (both reused), with the
+    summary ``kg build`` keeps beside a store (:mod:`kg.summary`) unless ``summary`` is False.
 
     With ``optimize``, the store is compacted after the bulk load (``Store.optimize``): the
     bulk loader leaves one set of sorted files per slice it loads, and every lookup then seeks
@@ -185,6 +192,10 @@ def load_size(
         if optimize:
             loading.optimize()
         del loading
+    if summary and open_summary(big) is None:  # what kg build keeps beside the store
+        started = time.perf_counter()
+        written = refresh(Store.read_only(str(big)), Store(str(summary_path(big))), None)
+        print(f"  summary: {written:,} rows in {time.perf_counter() - started:.1f} s")
     store = KgStore(big)
     quads = len(store)
     graphs = sum(1 for _ in store.store.named_graphs())
@@ -226,6 +237,8 @@ def main() -> None:
                     help="compare with rdflib at sizes up to this many quads (0: never)")
     ap.add_argument("--optimize", action="store_true",
                     help="compact each store after its bulk load (Store.optimize)")
+    ap.add_argument("--no-summary", action="store_true",
+                    help="ask every question of the store itself, not of its summary")
     ap.add_argument("--only", action="append", help="only the questions of this name")
     ap.add_argument("--queries", type=Path, help="take NAME.rq from here when it exists")
     ap.add_argument("--source", type=Path, action="append", help="input files or folders")
@@ -250,9 +263,11 @@ def main() -> None:
         loaded: list[int] = []
         for target in sizes:
             print(f"\n== {target:,} quads")
-            big, quads, _ = load_size(work, lines, target, optimize=args.optimize)
+            big, quads, _ = load_size(work, lines, target, optimize=args.optimize,
+                                      summary=not args.no_summary)
             loaded.append(quads)
             store = KgStore(big)
+            asked: KgStore | Store = store.store if args.no_summary else store
             ds = load_rdflib(big.parent / "replicated.nq") if quads <= args.rdflib_max else None
             print(f"  warm (one run first), median of {args.repeat} runs (Oxigraph)"
                   + (f" and {args.rdflib_repeat} (rdflib)" if ds is not None else ""))
@@ -261,11 +276,14 @@ def main() -> None:
             print(head + "\n  " + "-" * (len(head) - 2))
             for name, params in questions:
                 q = prepare(question_text(name, args.queries), params)
-                ask_oxigraph(store, q)  # warm
-                ox_s, ox_rows = timed(functools.partial(ask_oxigraph, store, q), args.repeat)
+                ask_oxigraph(asked, q)  # warm
+                ox_s, ox_rows = timed(functools.partial(ask_oxigraph, asked, q), args.repeat)
                 what = label(name, params)
                 seen.setdefault(what, []).append((sum(ox_rows.values()), ox_s))
                 line = f"  {what[:52]:<52} {sum(ox_rows.values()):>6} {ox_s * 1000:>8.1f}ms"
+                if q.summary is not None and asked is store and store.summary is not None \
+                        and ask_oxigraph(store.store, q) != ox_rows:
+                    line += "  SUMMARY ROWS DIFFER FROM THE STORE'S"
                 if ds is not None:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", DeprecationWarning)
