@@ -499,7 +499,18 @@ def _progress(unit: str) -> _Progress:
 )
 @click.option("--list", "list_names", is_flag=True, help="List the named questions and exit.")
 @click.option("--prefixes", is_flag=True, help="Show the prefixes every query has and exit.")
-@click.option("--show", is_flag=True, help="Print the query as it would run, and exit.")
+@click.option(
+    "--show",
+    is_flag=True,
+    help="Print the query as it would run, PREFIX lines and parameters written in, and exit "
+    "(it runs as is on any SPARQL 1.1 server).",
+)
+@click.option(
+    "--endpoint",
+    metavar="URL",
+    help="Ask this SPARQL 1.1 endpoint (e.g. one holding the published store) instead of the "
+    "store.",
+)
 @click.option(
     "--allow-service",
     is_flag=True,
@@ -530,11 +541,13 @@ def query(
     list_names: bool,
     prefixes: bool,
     show: bool,
+    endpoint: str | None,
     allow_service: bool,
     timeout: float,
     max_memory: int,
 ) -> None:
-    """Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE) over the store.
+    """Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE) over the store, or over a
+    SPARQL endpoint (--endpoint).
 
     The default graph is the union of all named graphs; GRAPH ?g { … } reaches each article's
     own graph. The prefixes kg, mesh, fabio, dcterms, prism, cito, oa, schema, prov… are
@@ -550,9 +563,13 @@ def query(
     kg sends no request on a query's behalf: a SERVICE clause is refused unless
     --allow-service is given. Brackets may nest 256 levels deep. The query runs in a process
     of its own, stopped past --timeout or --max-memory (exit 3).
+
+    --endpoint URL sends the query (as --show prints it) to a SPARQL 1.1 Protocol endpoint and
+    writes its answer in the same formats; for a named question it first checks that the
+    server's default graph is the union of its graphs, and warns when it is not.
     """
     from kg.queries import named_queries, named_query, parse_header
-    from kg.query import prefixes_text, prepare, run_limited
+    from kg.query import portable_text, prefixes_text, prepare, run_limited
 
     if list_names or prefixes:
         click.echo(prefixes_text() if prefixes else _list_questions(named_queries()), nl=False)
@@ -567,16 +584,26 @@ def query(
         header = parse_header(text or "", name=source)
     prepared = prepare(header, _params(params, header))
     if show:
-        click.echo(prepared.text.rstrip("\n"))
-        for var, term in prepared.bindings.items():
-            click.echo(f"# ?{var} = {term}")
+        click.echo(portable_text(prepared).rstrip("\n"))
+        return
+    terminal = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if terminal else None
+    if endpoint:
+        from kg.endpoint import run_remote, union_check
+
+        wait = timeout or 600.0
+        if name:
+            warning = union_check(endpoint, timeout=wait)
+            if warning:
+                click.echo(f"kg: warning: {warning}", err=True)
+        run_remote(prepared, sys.stdout.buffer, endpoint=endpoint, fmt=fmt, terminal=terminal,
+                   width=width, timeout=wait)
+        sys.stdout.buffer.flush()
         return
     from kg.store import KgStore
 
     settings = Settings.from_env(store=store_path)
     store = KgStore(settings.store)
-    terminal = sys.stdout.isatty()
-    width = shutil.get_terminal_size().columns if terminal else None
 
     run_limited(
         prepared,

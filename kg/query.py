@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 from typing import Literal as Kind
 
@@ -52,19 +51,10 @@ from pyoxigraph import (
 from kg.errors import KgError, StoreError, UsageError, one_line
 from kg.formats import FORMATS
 from kg.mesh import MeshTable
-from kg.queries import (
-    VALUES_TYPES,
-    NamedQuery,
-    Param,
-    activate,
-    named_queries,
-    parse_header,
-    values_line,
-)
+from kg.queries import VALUES_TYPES, NamedQuery, Param, activate, parse_header, values_line
 from kg.rdf.iris import is_mesh_ui, is_pmid
 from kg.rdf.namespaces import PREFIXES, XSD
 from kg.store import KgStore
-from kg.summary import SUMMARIZED, open_summary
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,9 +93,9 @@ class ParameterError(UsageError):
 
 @dataclass
 class Result:
-    """What a query returned: solutions, a boolean, or triples."""
+    """What a query returned: solutions, a boolean, or triples (a list: read from a server)."""
 
-    value: QuerySolutions | QueryBoolean | QueryTriples
+    value: QuerySolutions | QueryBoolean | QueryTriples | list[Triple]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +103,12 @@ class PreparedQuery:
     """A query ready to run: ``text`` (``mesh-tree`` sets written in) and ``bindings``.
 
     ``bindings`` maps a variable name to the term it is bound to: pyoxigraph's
-    ``substitutions``, rdflib's ``initBindings``. ``summary``: the same question asked of the
-    store's summary (:mod:`kg.summary`), which :func:`run_query` runs instead when the store
-    has one; None for every other query.
+    ``substitutions``, rdflib's ``initBindings``.
     """
 
     text: str
     bindings: dict[str, Term] = field(default_factory=dict)
     source: str = "query"
-    summary: str | None = None
 
 
 # --- parameters ---------------------------------------------------------------------------
@@ -173,20 +160,16 @@ def _prepare(
                 source=named.name,
             )
     text = activate(text, (p.name for p in values))
-    # The shipped question a summary answers (not a file of the same name): asked of it too.
-    shipped = named_queries().get(named.name)
-    summary = SUMMARIZED.get(named.name) if shipped and shipped.text == named.text else None
     for p, value in values.items():
-        if p.type in VALUES_TYPES:
-            terms = _mesh_tree(p, value, mesh) if p.type == "mesh-tree" else [_term(p, value, mesh)]
-            text = _fill_values(text, p, terms)
-            if summary is not None:
-                summary = _fill_values(summary, p, terms)
+        if p.type == "mesh-tree":
+            text = _fill_values(text, p, _mesh_tree(p, value, mesh))
+        elif p.type in VALUES_TYPES:
+            text = _fill_values(text, p, [_term(p, value, mesh)])
         else:
             bindings[p.name] = _term(p, value, mesh)
     for name, value in given.items():  # undeclared, allowed
         bindings[name] = python_term(name, value)
-    return PreparedQuery(text, bindings, named.name, summary)
+    return PreparedQuery(text, bindings, named.name)
 
 
 def _term(p: Param, value: object, mesh: MeshTable | None) -> Term:
@@ -363,6 +346,7 @@ class QueryShape:
     depth: int
     service_at: int | None  # the character offset of a SERVICE keyword, or None
     from_at: int | None = None  # the offset of a FROM (NAMED) dataset clause, or None
+    group_at: int | None = None  # the offset just past the "{" opening the WHERE clause
 
 
 def query_shape(text: str, *, stop_at: int = MAX_QUERY_DEPTH) -> QueryShape:
@@ -384,6 +368,7 @@ def query_shape(text: str, *, stop_at: int = MAX_QUERY_DEPTH) -> QueryShape:
     depth = 0
     service_at: int | None = None
     from_at: int | None = None
+    group_at: int | None = None
     prev, word = "", ""  # the last token (see _TOKEN; a bare word: itself), the one before
     pos, end = 0, len(text)
     while pos < end and depth <= stop_at:
@@ -418,6 +403,8 @@ def query_shape(text: str, *, stop_at: int = MAX_QUERY_DEPTH) -> QueryShape:
             if stack and stack[-1] == "<<":
                 stack.pop()
         elif value in "{[":
+            if value == "{" and not stack and group_at is None:
+                group_at = pos
             stack.append(value)
         elif value == "(":
             expression = (
@@ -431,7 +418,7 @@ def query_shape(text: str, *, stop_at: int = MAX_QUERY_DEPTH) -> QueryShape:
             stack.pop()
         depth = max(depth, len(stack))
         word, prev = prev, token
-    return QueryShape(depth, service_at, from_at)
+    return QueryShape(depth, service_at, from_at, group_at)
 
 
 #: The stack a query runs on (see :func:`on_query_stack`). pyoxigraph recurses not only on
@@ -543,18 +530,12 @@ def check_query(text: str, *, allow_service: bool = False, source: str = "query"
 
 
 def run_query(
-    store: KgStore | Store,
-    query: str | PreparedQuery,
-    *,
-    allow_service: bool = False,
-    summary: Store | None = None,
+    store: KgStore | Store, query: str | PreparedQuery, *, allow_service: bool = False
 ) -> Result:
     """Run SPARQL 1.1 ``query``; the default graph is the union of all named graphs.
 
-    A question a summary answers (``query.summary``) is asked of ``summary`` (default: the
-    summary of a :class:`KgStore`'s version) when there is one, else of the store: the same
-    rows either way. A SERVICE clause (pyoxigraph would fetch from the server it names) is
-    refused unless ``allow_service``; so is nesting deeper than :data:`MAX_QUERY_DEPTH` (see
+    A SERVICE clause (pyoxigraph would fetch from the server it names) is refused unless
+    ``allow_service``; so is nesting deeper than :data:`MAX_QUERY_DEPTH` (see
     :func:`check_query`).
     """
     prepared = query if isinstance(query, PreparedQuery) else PreparedQuery(query)
@@ -562,21 +543,15 @@ def run_query(
     substitutions: dict[Variable, NamedNode | BlankNode | Literal | Triple] = {
         Variable(k): v for k, v in prepared.bindings.items()
     }
-    target, text = store if isinstance(store, Store) else store.store, prepared.text
-    if prepared.summary is not None:
-        if summary is None and isinstance(store, KgStore):
-            summary = store.summary
-        if summary is not None:
-            target, text = summary, prepared.summary
     try:
-        value = target.query(
-            text,
+        value = (store if isinstance(store, Store) else store.store).query(
+            prepared.text,
             prefixes=PREFIXES,
             use_default_graph_as_union=True,
             substitutions=substitutions or None,
         )
     except SyntaxError as exc:
-        message = syntax_message(str(exc), text)
+        message = syntax_message(str(exc), prepared.text)
         raise QuerySyntaxError(message, source=prepared.source) from exc
     except RuntimeError as exc:
         if "SELECT projection" in str(exc):
@@ -875,8 +850,7 @@ def _limited_child(
             oxigraph = Store.read_only(store)
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"cannot open the store: {exc}", source=store) from exc
-        summary = open_summary(Path(store)) if query.summary is not None else None
-        result = run_query(oxigraph, query, allow_service=allow_service, summary=summary)
+        result = run_query(oxigraph, query, allow_service=allow_service)
         sink = _PipeWriter(conn)
         chosen = fmt or default_format(result, terminal=terminal)
         write_result(result, cast(IO[bytes], sink), fmt=chosen, width=width)
@@ -975,7 +949,7 @@ def xml_safe(body: bytes) -> bytes:
 
 def default_format(result: Result, *, terminal: bool) -> str:
     """A table on a terminal, CSV when piped; Turtle for graph queries."""
-    if isinstance(result.value, QueryTriples):
+    if isinstance(result.value, QueryTriples | list):
         return "ttl"
     return "table" if terminal else "csv"
 
@@ -987,7 +961,7 @@ def write_result(result: Result, out: IO[bytes], *, fmt: str, width: int | None 
     cell on one line.
     """
     value = result.value
-    if isinstance(value, QueryTriples):
+    if isinstance(value, QueryTriples | list):
         if fmt not in GRAPH_FORMATS:
             raise UsageError(f"a graph query gives RDF: --format {'|'.join(GRAPH_FORMATS)}")
         triples: list[Triple] = sorted(value, key=str)
@@ -1073,3 +1047,28 @@ def _cell(term: object) -> str:
 def prefixes_text() -> str:
     """The prefixes every query gets, as SPARQL ``PREFIX`` lines."""
     return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+
+def portable_text(prepared: PreparedQuery) -> str:
+    """The query as any SPARQL 1.1 server runs it: kg's ``PREFIX`` lines first, and each bound
+    parameter written in as a ``VALUES`` row at the start of the WHERE clause (a term pyoxigraph
+    wrote, so quoted and escaped as SPARQL reads it). Bound there, a variable is joined before
+    anything else in the clause filters on it: what substitution gives for kg's questions,
+    which bind their parameters in the query's top-level group.
+
+    The union default graph is a setting of the server's (``kg publish`` checks it).
+    """
+    text = prepared.text
+    if prepared.bindings:
+        at = query_shape(text).group_at
+        if at is None:
+            raise QuerySyntaxError(f"{prepared.source}: no WHERE clause to bind parameters in")
+        rows = "".join(f"\n  VALUES ?{var} {{ {term} }}" for var, term in prepared.bindings.items())
+        text = text[:at] + rows + text[at:]
+    # kg's own template lines (parameter declarations, "#? name:" optional parts left out)
+    # mean nothing once the query is finished
+    kept = [line for line in text.splitlines(keepends=True) if not _TEMPLATE_LINE.match(line)]
+    return prefixes_text() + "".join(kept)
+
+
+_TEMPLATE_LINE = re.compile(r"\s*#(?:\?|\s*@param\b)")

@@ -95,8 +95,9 @@ def _oxigraph_or_skip() -> str:
 
 
 @contextlib.contextmanager
-def _oxigraph_serving(location: Path) -> Iterator[str]:
-    """``oxigraph serve`` of the store at ``location`` on a free port of 127.0.0.1."""
+def _oxigraph_serving(location: Path, *, union: bool = True) -> Iterator[str]:
+    """``oxigraph serve`` of the store at ``location`` on a free port of 127.0.0.1 (its
+    default graph the union of the named graphs unless ``union`` is false)."""
     cli = _oxigraph_or_skip()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -108,7 +109,7 @@ def _oxigraph_serving(location: Path) -> Iterator[str]:
             str(location),
             "--bind",
             f"127.0.0.1:{port}",
-            "--union-default-graph",
+            *(["--union-default-graph"] if union else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -584,3 +585,72 @@ def test_a_publish_killed_midway_then_run_again_leaves_the_server_equal_to_the_s
     kg(*args)
     assert server_quads(oxigraph) == store_quads(store)
     assert "sent 0 graphs (PUT), 0 deleted" in kg(*args)  # and the record knows it
+
+
+# --- portable queries: --show and --endpoint against the Oxigraph server ----------------------
+
+
+def _cli_params(name: str) -> list[str]:
+    from kg.queries import named_query
+
+    q = named_query(name)
+    out: list[str] = []
+    for p in q.params:
+        if p.required or p.name in PARAM_VALUES:
+            out += ["--param", f"{p.name}={PARAM_VALUES.get(p.name) or TYPE_VALUES[p.type]}"]
+    if any(p.name == "kind" for p in q.params):
+        out += ["--param", "kind=relapse" if name == "outcomes" else "kind=outcome"]
+    return out
+
+
+def test_show_runs_unchanged_on_a_server_and_endpoint_gives_the_local_rows(
+    oxigraph: str, store_dir: Path, tmp_path: Path
+) -> None:
+    from kg.queries import named_queries
+
+    kg("publish", "--endpoint", f"{oxigraph}/store", "--store", str(store_dir),
+       "--record", str(tmp_path / "published.json"))
+    compared = 0
+    for name in named_queries():
+        params = _cli_params(name)
+        local = kg("query", "--store", str(store_dir), "--name", name, *params, "--format", "csv")
+        shown = kg("query", "--name", name, *params, "--show")
+        assert "PREFIX kg: <https://w3id.org/kg/ontology#>" in shown and "#?" not in shown
+        as_is = requests.post(f"{oxigraph}/query", data={"query": shown},
+                              headers={"Accept": "text/csv"}, timeout=30)
+        assert as_is.status_code == 200, (name, as_is.text)
+        remote = kg("query", "--endpoint", f"{oxigraph}/query", "--name", name, *params,
+                    "--format", "csv")
+        lines = sorted(local.splitlines())
+        assert sorted(as_is.text.splitlines()) == lines, name
+        assert sorted(remote.splitlines()) == lines, name
+        compared += len(lines) > 1
+    assert compared >= 4, "too few questions returned rows to compare anything"
+    table = kg("query", "--endpoint", f"{oxigraph}/query", "--name", "outcomes",
+               "--param", "intervention=IVIG", "--format", "json")
+    assert '"19"' in table and "Nineteen patients (70%)" in table
+    graph = kg("query", "--endpoint", f"{oxigraph}/query", "--format", "nt",
+               'CONSTRUCT WHERE { ?a fabio:hasPubMedId "23906502" ; dcterms:title ?t }')
+    assert graph.count(" .\n") == 2 and "Clinical efficacy" in graph
+
+
+def test_endpoint_warns_when_the_default_graph_is_not_the_union(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    location = tmp_path / "copy"
+    shutil.copytree(store_dir / "current", location)
+    with _oxigraph_serving(location, union=False) as url:
+        result = CliRunner().invoke(main, ["query", "--endpoint", f"{url}/query", "--name",
+                                           "studies", "--param", "intervention=D016756",
+                                           "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "kg: warning:" in result.output and "not their union" in result.output
+    assert "--union-default-graph" in result.output
+
+
+def test_endpoint_errors_are_one_line(store_dir: Path) -> None:
+    port = free_port()
+    down = CliRunner().invoke(main, ["query", "--endpoint", f"http://127.0.0.1:{port}/query",
+                                     "ASK { ?s ?p ?o }"])
+    assert down.exit_code == 3 and "Traceback" not in down.output
+    assert len(down.output.strip().splitlines()) == 1
