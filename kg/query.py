@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 from typing import Literal as Kind
 
@@ -51,10 +52,19 @@ from pyoxigraph import (
 from kg.errors import KgError, StoreError, UsageError, one_line
 from kg.formats import FORMATS
 from kg.mesh import MeshTable
-from kg.queries import VALUES_TYPES, NamedQuery, Param, activate, parse_header, values_line
+from kg.queries import (
+    VALUES_TYPES,
+    NamedQuery,
+    Param,
+    activate,
+    named_queries,
+    parse_header,
+    values_line,
+)
 from kg.rdf.iris import is_mesh_ui, is_pmid
 from kg.rdf.namespaces import PREFIXES, XSD
 from kg.store import KgStore
+from kg.summary import SUMMARIZED, open_summary
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,12 +113,15 @@ class PreparedQuery:
     """A query ready to run: ``text`` (``mesh-tree`` sets written in) and ``bindings``.
 
     ``bindings`` maps a variable name to the term it is bound to: pyoxigraph's
-    ``substitutions``, rdflib's ``initBindings``.
+    ``substitutions``, rdflib's ``initBindings``. ``summary``: the same question asked of the
+    store's summary (:mod:`kg.summary`), which :func:`run_query` runs instead when the store
+    has one; None for every other query.
     """
 
     text: str
     bindings: dict[str, Term] = field(default_factory=dict)
     source: str = "query"
+    summary: str | None = None
 
 
 # --- parameters ---------------------------------------------------------------------------
@@ -160,16 +173,20 @@ def _prepare(
                 source=named.name,
             )
     text = activate(text, (p.name for p in values))
+    # The shipped question a summary answers (not a file of the same name): asked of it too.
+    shipped = named_queries().get(named.name)
+    summary = SUMMARIZED.get(named.name) if shipped and shipped.text == named.text else None
     for p, value in values.items():
-        if p.type == "mesh-tree":
-            text = _fill_values(text, p, _mesh_tree(p, value, mesh))
-        elif p.type in VALUES_TYPES:
-            text = _fill_values(text, p, [_term(p, value, mesh)])
+        if p.type in VALUES_TYPES:
+            terms = _mesh_tree(p, value, mesh) if p.type == "mesh-tree" else [_term(p, value, mesh)]
+            text = _fill_values(text, p, terms)
+            if summary is not None:
+                summary = _fill_values(summary, p, terms)
         else:
             bindings[p.name] = _term(p, value, mesh)
     for name, value in given.items():  # undeclared, allowed
         bindings[name] = python_term(name, value)
-    return PreparedQuery(text, bindings, named.name)
+    return PreparedQuery(text, bindings, named.name, summary)
 
 
 def _term(p: Param, value: object, mesh: MeshTable | None) -> Term:
@@ -530,12 +547,18 @@ def check_query(text: str, *, allow_service: bool = False, source: str = "query"
 
 
 def run_query(
-    store: KgStore | Store, query: str | PreparedQuery, *, allow_service: bool = False
+    store: KgStore | Store,
+    query: str | PreparedQuery,
+    *,
+    allow_service: bool = False,
+    summary: Store | None = None,
 ) -> Result:
     """Run SPARQL 1.1 ``query``; the default graph is the union of all named graphs.
 
-    A SERVICE clause (pyoxigraph would fetch from the server it names) is refused unless
-    ``allow_service``; so is nesting deeper than :data:`MAX_QUERY_DEPTH` (see
+    A question a summary answers (``query.summary``) is asked of ``summary`` (default: the
+    summary of a :class:`KgStore`'s version) when there is one, else of the store: the same
+    rows either way. A SERVICE clause (pyoxigraph would fetch from the server it names) is
+    refused unless ``allow_service``; so is nesting deeper than :data:`MAX_QUERY_DEPTH` (see
     :func:`check_query`).
     """
     prepared = query if isinstance(query, PreparedQuery) else PreparedQuery(query)
@@ -543,15 +566,21 @@ def run_query(
     substitutions: dict[Variable, NamedNode | BlankNode | Literal | Triple] = {
         Variable(k): v for k, v in prepared.bindings.items()
     }
+    target, text = store if isinstance(store, Store) else store.store, prepared.text
+    if prepared.summary is not None:
+        if summary is None and isinstance(store, KgStore):
+            summary = store.summary
+        if summary is not None:
+            target, text = summary, prepared.summary
     try:
-        value = (store if isinstance(store, Store) else store.store).query(
-            prepared.text,
+        value = target.query(
+            text,
             prefixes=PREFIXES,
             use_default_graph_as_union=True,
             substitutions=substitutions or None,
         )
     except SyntaxError as exc:
-        message = syntax_message(str(exc), prepared.text)
+        message = syntax_message(str(exc), text)
         raise QuerySyntaxError(message, source=prepared.source) from exc
     except RuntimeError as exc:
         if "SELECT projection" in str(exc):
@@ -850,7 +879,8 @@ def _limited_child(
             oxigraph = Store.read_only(store)
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"cannot open the store: {exc}", source=store) from exc
-        result = run_query(oxigraph, query, allow_service=allow_service)
+        summary = open_summary(Path(store)) if query.summary is not None else None
+        result = run_query(oxigraph, query, allow_service=allow_service, summary=summary)
         sink = _PipeWriter(conn)
         chosen = fmt or default_format(result, terminal=terminal)
         write_result(result, cast(IO[bytes], sink), fmt=chosen, width=width)
