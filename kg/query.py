@@ -509,9 +509,12 @@ def _parsed_service(text: str) -> bool:
     return False
 
 
-def check_query(text: str, *, allow_service: bool = False, source: str = "query") -> None:
+def check_query(
+    text: str, *, allow_service: bool = False, source: str = "query"
+) -> QueryShape:
     """Refuse a query nested deeper than :data:`MAX_QUERY_DEPTH`, and one with a SERVICE
     clause unless ``allow_service``: raise :class:`QueryRefused` with a one-line message.
+    Otherwise return what the scan found (:class:`QueryShape`).
 
     Read before the query reaches pyoxigraph, which would send an HTTP request to whatever a
     SERVICE clause names (there is no option to stop it) and crashes on deep nesting. A query
@@ -526,7 +529,7 @@ def check_query(text: str, *, allow_service: bool = False, source: str = "query"
             source=source,
         )
     if allow_service:
-        return
+        return shape
     if shape.service_at is not None:
         line = text.count("\n", 0, shape.service_at) + 1
         column = shape.service_at - (text.rfind("\n", 0, shape.service_at) + 1) + 1
@@ -541,6 +544,7 @@ def check_query(text: str, *, allow_service: bool = False, source: str = "query"
             "behalf, and could not rule out a SERVICE clause in this query",
             source=source,
         )
+    return shape
 
 
 # --- running ------------------------------------------------------------------------------
@@ -553,7 +557,8 @@ def run_query(
     allow_service: bool = False,
     summary: Store | None = None,
 ) -> Result:
-    """Run SPARQL 1.1 ``query``; the default graph is the union of all named graphs.
+    """Run SPARQL 1.1 ``query``; the default graph is the union of all named graphs unless
+    the query gives its own dataset (FROM, FROM NAMED).
 
     A question a summary answers (``query.summary``) is asked of ``summary`` (default: the
     summary of a :class:`KgStore`'s version) when there is one, else of the store: the same
@@ -562,7 +567,7 @@ def run_query(
     :func:`check_query`).
     """
     prepared = query if isinstance(query, PreparedQuery) else PreparedQuery(query)
-    check_query(prepared.text, allow_service=allow_service, source=prepared.source)
+    shape = check_query(prepared.text, allow_service=allow_service, source=prepared.source)
     substitutions: dict[Variable, NamedNode | BlankNode | Literal | Triple] = {
         Variable(k): v for k, v in prepared.bindings.items()
     }
@@ -576,7 +581,8 @@ def run_query(
         value = target.query(
             text,
             prefixes=PREFIXES,
-            use_default_graph_as_union=True,
+            # a FROM clause gives the query's own dataset (the union flag would override it)
+            use_default_graph_as_union=shape.from_at is None,
             substitutions=substitutions or None,
         )
     except SyntaxError as exc:

@@ -701,3 +701,16 @@ def test_users_words_name_descriptors_and_misspellings_get_suggestions(seed_stor
     refused = kg_cli("query", "--store", str(seed_store), "--name", "outcomes",
                      "--param", "intervention=aspirn", expect=2)
     assert "did you mean Aspirin (D001241)" in refused and len(refused.strip().splitlines()) == 1
+
+
+def test_a_from_clause_gives_the_querys_own_dataset(seed_store: Path) -> None:
+    """The union default graph stands in only where the query names no dataset: with FROM, the
+    default graph is the graphs it names (pyoxigraph's union flag would override them)."""
+    ask = 'ASK {FROM} { ?a fabio:hasPubMedId "23906502" }'
+    meta = "FROM <https://w3id.org/kg/id/graph/metadata>"
+    seed = "FROM <https://w3id.org/kg/id/graph/pubmed/23906502>"
+    assert kg_cli("query", "--store", str(seed_store), ask.replace("{FROM} ", "")).strip() == "true"
+    assert kg_cli("query", "--store", str(seed_store), ask.replace("{FROM}", meta)).strip() == "false"
+    assert kg_cli("query", "--store", str(seed_store), ask.replace("{FROM}", seed)).strip() == "true"
+    named = f"ASK FROM NAMED <https://w3id.org/kg/id/graph/metadata> {{ GRAPH ?g {{ ?a fabio:hasPubMedId ?p }} }}"
+    assert kg_cli("query", "--store", str(seed_store), named).strip() == "false"

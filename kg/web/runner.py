@@ -24,7 +24,7 @@ from pyoxigraph import (
     serialize,
 )
 
-from kg.query import QueryRefused, check_query, query_shape, xml_safe
+from kg.query import QueryRefused, check_query, xml_safe
 from kg.rdf.namespaces import PREFIXES
 from kg.web.negotiation import HTML, RDF_OFFERS, RESULTS_OFFERS, choose
 
@@ -116,13 +116,13 @@ def execute(store: Store, task: Task, *, base_iri: str | None, max_bytes: int) -
     too deep for pyoxigraph's parser.
     """
     try:
-        check_query(task.query)
+        shape = check_query(task.query)
     except QueryRefused as exc:
         return Answer.error(400, exc.message)
     dataset = bool(task.default_graphs or task.named_graphs)
     # the union default graph stands in only where neither the request nor the query (FROM,
     # FROM NAMED) gives a dataset: pyoxigraph's union flag would override a FROM clause
-    union = not dataset and query_shape(task.query).from_at is None
+    union = not dataset and shape.from_at is None
     try:
         result = store.query(
             task.query,
