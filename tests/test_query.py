@@ -712,5 +712,5 @@ def test_a_from_clause_gives_the_querys_own_dataset(seed_store: Path) -> None:
     assert kg_cli("query", "--store", str(seed_store), ask.replace("{FROM} ", "")).strip() == "true"
     assert kg_cli("query", "--store", str(seed_store), ask.replace("{FROM}", meta)).strip() == "false"
     assert kg_cli("query", "--store", str(seed_store), ask.replace("{FROM}", seed)).strip() == "true"
-    named = f"ASK FROM NAMED <https://w3id.org/kg/id/graph/metadata> {{ GRAPH ?g {{ ?a fabio:hasPubMedId ?p }} }}"
+    named = "ASK FROM NAMED <https://w3id.org/kg/id/graph/metadata> { GRAPH ?g { ?a fabio:hasPubMedId ?p } }"
     assert kg_cli("query", "--store", str(seed_store), named).strip() == "false"
