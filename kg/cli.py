@@ -867,6 +867,13 @@ def fetch(
     help="Graph Store Protocol URL, e.g. http://localhost:7878/store (Oxigraph), "
     "http://localhost:3030/ds/data (Fuseki).",
 )
+@click.option(
+    "--query-endpoint",
+    metavar="URL",
+    help="The same server's SPARQL query endpoint (http://localhost:7878/query): after "
+    "publishing, check there that its default graph is the union of the graphs, as kg's "
+    "named questions need, and warn when it is not.",
+)
 @store_option
 @click.option(
     "--graph-mode",
@@ -922,6 +929,7 @@ def fetch(
 @handle_errors
 def publish(
     endpoint: str,
+    query_endpoint: str | None,
     store_path: Path | None,
     graph_mode: str,
     graph_iri: str | None,
@@ -979,6 +987,12 @@ def publish(
     click.echo(report.summary())
     for failure in report.failures:
         click.echo(f"kg: error: {failure}", err=True)
+    if query_endpoint and not dry_run:
+        from kg.endpoint import union_check
+
+        warning = union_check(query_endpoint, timeout=timeout)
+        click.echo(f"kg: warning: {warning}" if warning else
+                   f"{query_endpoint}: the default graph is the union of the graphs", err=True)
     if not report.ok:
         sys.exit(3)
 

@@ -654,3 +654,17 @@ def test_endpoint_errors_are_one_line(store_dir: Path) -> None:
                                      "ASK { ?s ?p ?o }"])
     assert down.exit_code == 3 and "Traceback" not in down.output
     assert len(down.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("union", [True, False])
+def test_publish_checks_the_servers_default_graph(
+    store_dir: Path, tmp_path: Path, union: bool
+) -> None:
+    with _oxigraph_serving(tmp_path / "server", union=union) as url:
+        said = kg("publish", "--endpoint", f"{url}/store", "--query-endpoint", f"{url}/query",
+                  "--store", str(store_dir), "--record", str(tmp_path / "published.json"))
+    assert "sent 14 graphs (PUT)" in said
+    if union:
+        assert "the default graph is the union of the graphs" in said and "warning" not in said
+    else:
+        assert "kg: warning:" in said and "not their union" in said
