@@ -33,6 +33,7 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ from typing import IO, Any, Protocol, cast
 
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store
 
+from kg import search as searches
 from kg import summary as summaries
 from kg.atomic import atomic_write
 from kg.errors import StoreError, one_line
@@ -141,6 +143,7 @@ class KgStore:
                 raise
             try:
                 yield self
+                self.refresh_search()
                 self.refresh_summary()
                 self.flush()
             except BaseException:
@@ -244,6 +247,22 @@ class KgStore:
     def summary(self) -> Store | None:
         """The summary of this version (:mod:`kg.summary`), read-only; None when it has none."""
         return summaries.open_summary(self.version)
+
+    def refresh_search(self) -> None:
+        """Re-index (:mod:`kg.search`) the graphs this build changed (every graph when the
+        version has no index yet). :meth:`writing` calls it before the version is made current;
+        it leaves the record of changed graphs to :meth:`refresh_summary`."""
+        path = searches.search_path(self.version)
+        fresh = searches.index_of(self.version) is None
+        if not fresh and not self._graphs:
+            return
+        try:
+            written = searches.refresh(self.store, path, None if fresh else set(self._graphs))
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot write the search index: {one_line(str(exc))}",
+                             source=str(path)) from exc
+        log.info("search index: %s articles indexed (%s)", written,
+                 "all" if fresh else f"{len(self._graphs)} graphs changed")
 
     def refresh_summary(self) -> None:
         """Bring the summary up to date with what this build changed (the whole summary when
@@ -417,6 +436,8 @@ def _new_version(base: Path | None, new: Path) -> Store:
             _open(base, read_only=True).backup(str(new))
             with contextlib.suppress(FileNotFoundError):
                 shutil.copyfile(base / MANIFEST, new / MANIFEST)
+            with contextlib.suppress(FileNotFoundError):
+                shutil.copyfile(searches.search_path(base), searches.search_path(new))
             summary = summaries.open_summary(base)
             if summary is not None:
                 summary.backup(str(summaries.summary_path(new)))

@@ -24,6 +24,7 @@ import os
 import re
 import unicodedata
 from bisect import bisect_left
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -249,6 +250,7 @@ class MeshTable:
     __slots__ = (
         "_cache",
         "_concepts",
+        "_entries",
         "_exclude",
         "_extras",
         "_in_categories",
@@ -288,6 +290,7 @@ class MeshTable:
         # prefixes → UI → whether it is in those categories (extraction asks the same few)
         self._in_categories: dict[tuple[str, ...], dict[str, bool]] = {}
         self._synonyms = list(synonyms)
+        self._entries: dict[str, tuple[str, ...]] | None = None
         self._concepts: dict[str, MeshConcept] | None = None
         self._extras = extras
         if extras is None:
@@ -350,6 +353,17 @@ class MeshTable:
             return term.label
         concept = self.concept(ui)
         return concept.label if concept else None
+
+    def entry_terms(self, ui: str) -> tuple[str, ...]:
+        """The entry terms (synonyms) of a descriptor or supplementary concept, as NLM writes
+        them (``D016756`` → ``("Alphaglobin", …, "IVIG", …)``); empty when it has none."""
+        if self._entries is None:
+            self._all_concepts()  # the shipped synonyms come with the concepts
+            entries: dict[str, list[str]] = defaultdict(list)
+            for term_ui, term in self._synonyms:
+                entries[term_ui].append(term)
+            self._entries = {k: tuple(v) for k, v in entries.items()}
+        return self._entries.get(ui, ())
 
     def is_known(self, ui: str) -> bool:
         """Whether ``ui`` is a known descriptor, qualifier or supplementary concept, or a pair of

@@ -18,7 +18,8 @@ from starlette.responses import Response
 
 from kg.rdf.iris import is_mesh_ui
 from kg.rdf.namespaces import KG
-from kg.web.negotiation import HTML, RDF_OFFERS, SUFFIXES, choose
+from kg.web import find
+from kg.web.negotiation import HTML, JSON, RDF_OFFERS, SUFFIXES, choose
 from kg.web.pages import (
     MESH_BROWSER,
     MESH_NS,
@@ -124,13 +125,27 @@ def home(request: Request) -> Response:
 
 
 def search(request: Request) -> Response:
-    """``/search?q=words``: articles whose title holds every word (bound, never pasted)."""
+    """``/search?q=words``: the articles whose title, abstract, MeSH terms (and their entry
+    terms) or design hold every word, ranked, with snippets, filters, facets and pages
+    (:mod:`kg.web.find`); as a page, or as JSON (``Accept: application/json`` or
+    ``format=json``). A store without a full-text index is searched by title."""
     ctx = context(request)
-    _negotiate(request, [HTML])
-    q = request.query_params.get("q", "")
-    if len(q) > 500:
-        raise HttpError(400, "the search text is longer than 500 characters")
-    words = search_words(q)
+    params = request.query_params
+    as_json = params.get("format") == "json"
+    if not as_json and params.get("format") not in (None, "", "html"):
+        raise HttpError(400, "format: html or json")
+    if not as_json:
+        as_json = _negotiate(request, [HTML, JSON]) == JSON
+    query = find.parse(params)
+    index = find.index(ctx.site.kg.version)
+    if index is not None:
+        found = find.run(index, query, timeout=ctx.settings.query_timeout)
+        if as_json:
+            return find.json_response(ctx.site, found)
+        return page(request, "search.html", **find.page_data(ctx.site, found, params),
+                    status=503 if found.error else 200)
+    # no full-text index (a store loaded from shards, an older kg's): titles, in SPARQL
+    words = search_words(query.text)
     results: list[dict[str, Any]] = []
     error = None
     truncated = False
@@ -140,14 +155,17 @@ def search(request: Request) -> Response:
             results, truncated = article_rows(ctx.site, answer), answer.truncated
         else:
             error = answer.message
+    if as_json:
+        return find.titles_json(query, results, truncated=truncated, error=error)
     return page(
         request,
         "search.html",
-        q=q,
+        q=query.text,
         words=words,
         results=results,
         truncated=truncated,
         error=error,
+        full=None,
         status=503 if error else 200,
     )
 
