@@ -7,8 +7,8 @@ them, for filters and facets, its year, largest sample size, design terms and Me
 by bm25, with snippets. The file (``SEARCH``) lives in the store's version directory, like the
 summary (:mod:`kg.summary`): a build copies the current version's and re-indexes the graphs it
 emptied or wrote (:func:`refresh`), or indexes every graph when there is none yet. A version
-is never written once current, so readers open it immutable. A store without one (loaded from
-shards, an older kg's) is searched by title in SPARQL instead (kg.web).
+is never written once current, so readers open it immutable. A store without one (an
+older kg's, or loaded by another tool) is searched by title in SPARQL (kg.web).
 
 User text never becomes FTS5 syntax: each word or ``"quoted phrase"`` goes in as an FTS5
 string (:func:`match_expression`), and every value is a bound parameter.

@@ -144,7 +144,7 @@ def search(request: Request) -> Response:
             return find.json_response(ctx.site, found)
         return page(request, "search.html", **find.page_data(ctx.site, found, params),
                     status=503 if found.error else 200)
-    # no full-text index (a store loaded from shards, an older kg's): titles, in SPARQL
+    # no full-text index (an older kg's store, or another tool's): titles, in SPARQL
     words = search_words(query.text)
     results: list[dict[str, Any]] = []
     error = None
