@@ -449,6 +449,57 @@ def evidence(pmid: str, store_path: Path | None, base_iri: str | None, fmt: str)
         click.echo(evidence_table(data))
 
 
+@main.command(epilog=EXIT_CODES)
+@click.option("-i", "--intervention", required=True, metavar="MESH",
+              help="The intervention: a MeSH UI or label (the descriptors under it count too).")
+@click.option("-c", "--condition", metavar="MESH",
+              help="Only studies of this condition: a MeSH UI or label.")
+@click.option("-k", "--kind", metavar="KIND",
+              help="Only outcomes of this kind: response, relapse, adverse event, mortality, "
+              "survival, progression, other.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the report here: .html (a standalone page) or .md "
+              "[default: Markdown on stdout].")
+@store_option
+@handle_errors
+def report(
+    intervention: str,
+    condition: str | None,
+    kind: str | None,
+    output: Path | None,
+    store_path: Path | None,
+) -> None:
+    """An evidence report for a question: intervention × condition (× outcome kind).
+
+    The studies with their design and n, every outcome with its numbers, the sentence it came
+    from and a PubMed link, a forest plot of the proportions, and — where two studies or more
+    give the same kind of outcome as a proportion — a random-effects pooled proportion with
+    its interval and heterogeneity (statsmodels), with plain warnings about what pooling
+    numbers read from abstracts is worth.
+    """
+    from kg.atomic import atomic_write
+    from kg.review import review, to_html, to_markdown
+    from kg.store import KgStore
+
+    if output is not None and output.suffix.lower() not in (".html", ".htm", ".md"):
+        raise click.UsageError(f"{output}: write the report as .html or .md")
+    settings = Settings.from_env(store=store_path)
+    found = review(KgStore(settings.store), intervention=intervention, condition=condition,
+                   kind=kind)
+    if output is None:
+        click.echo(to_markdown(found), nl=False)
+        return
+    text = to_html(found) if output.suffix.lower() in (".html", ".htm") else to_markdown(found)
+    try:
+        with atomic_write(output, "w") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise KgError(f"cannot write the report: {exc.strerror or exc}",
+                      source=str(output)) from exc
+    click.echo(f"kg: {output}: {len(found.studies)} studies, {len(found.outcomes)} outcomes, "
+               f"{len(found.pooled)} pooled", err=True)
+
+
 class _Progress:
     """A tqdm bar on stderr that stays silent when stderr is not a terminal."""
 
