@@ -23,9 +23,9 @@ import multiprocessing
 import os
 import re
 import signal
-import textwrap
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -377,7 +377,7 @@ def query_shape(text: str, *, stop_at: int = MAX_QUERY_DEPTH) -> QueryShape:
     prefixed name counts when its prefix holds it.
 
     >>> query_shape('SELECT * { ?s ?p "SERVICE { {" # SERVICE\\n }')
-    QueryShape(depth=1, service_at=None)
+    QueryShape(depth=1, service_at=None, from_at=None, group_at=10)
     >>> query_shape("SELECT * { ?s ?p ?o FILTER(?o<1)SERVICE#>\\n<http://x/>{} }").service_at
     32
     """
@@ -1032,30 +1032,97 @@ def table(solutions: QuerySolutions, *, width: int | None = None) -> str:
         all(t is None or (isinstance(t, Literal) and t.datatype.value in _NUMERIC) for t in col)
         for col in zip(*terms, strict=True)
     ] or [False] * len(names)
-    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    widths = [max([display_width(n)] + [display_width(r[i]) for r in cells])
+              for i, n in enumerate(names)]
     if width is not None:
-        widths = _fit(widths, names, width)
-    lines = [" │ ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip()]
+        words = [max([_longest_word(r[i]) for r in cells], default=0) for i in range(len(names))]
+        widths = _fit(widths, names, width, words=words)
+    lines = [" │ ".join(_pad(n, w) for n, w in zip(names, widths, strict=True)).rstrip()]
     lines.append("─┼─".join("─" * w for w in widths))
     for row in cells:
-        wrapped = [
-            textwrap.wrap(c, w, break_on_hyphens=False) or [""]
-            for c, w in zip(row, widths, strict=True)
-        ]
+        wrapped = [wrap(c, w) for c, w in zip(row, widths, strict=True)]
         for k in range(max(len(x) for x in wrapped) if wrapped else 0):
             parts = []
             for i, part in enumerate(wrapped):
                 piece = part[k] if k < len(part) else ""
-                parts.append(piece.rjust(widths[i]) if numeric[i] else piece.ljust(widths[i]))
+                parts.append(_pad(piece, widths[i], right=numeric[i]))
             lines.append(" │ ".join(parts).rstrip())
     lines.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
     return "\n".join(lines) + "\n"
 
 
-def _fit(widths: list[int], names: list[str], width: int) -> list[int]:
-    """Narrow the widest columns until the table fits ``width`` (never below a header or 8)."""
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: wide and full-width characters two, combining marks
+    none.
+
+    >>> display_width("IVIg"), display_width("静注"), display_width("e\u0301")
+    (4, 4, 1)
+    """
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill
+
+
+def _longest_word(text: str) -> int:
+    return max((display_width(w) for w in text.split()), default=0)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` columns, broken between words; a word wider than
+    the column (a long IRI) is the only thing cut.
+
+    >>> wrap("treated successfully with IVIg", 12)
+    ['treated', 'successfully', 'with IVIg']
+    """
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        while display_width(word) > width:  # only a word wider than the column is cut
+            if line:
+                lines.append(line)
+                line = ""
+            cut, used = 0, 0
+            while cut < len(word) and used + display_width(word[cut]) <= width:
+                used += display_width(word[cut])
+                cut += 1
+            cut = max(cut, 1)
+            lines.append(word[:cut])
+            word = word[cut:]
+        if not word:
+            continue
+        if line and display_width(line) + 1 + display_width(word) <= width:
+            line += " " + word
+        else:
+            if line:
+                lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    return lines or [""]
+
+
+def _fit(
+    widths: list[int], names: list[str], width: int, *, words: list[int] | None = None
+) -> list[int]:
+    """Narrow the widest columns until the table fits ``width``: never below a header or 8
+    columns, nor below the longest word a column holds (up to 24) while another column can
+    give instead."""
     widths = list(widths)
-    floor = [max(8, min(len(n), 16)) for n in names]
+    floor = [max(8, min(display_width(n), 16)) for n in names]
+    if words is not None:
+        soft = [max(f, min(w, 24)) for f, w in zip(floor, words, strict=True)]
+        widths = _narrow(widths, soft, width)
+    return _narrow(widths, floor, width)
+
+
+def _narrow(widths: list[int], floor: list[int], width: int) -> list[int]:
+    widths = list(widths)
     while sum(widths) + 3 * (len(widths) - 1) > width:
         i = max(range(len(widths)), key=lambda j: widths[j] - floor[j])
         if widths[i] <= floor[i]:

@@ -714,3 +714,25 @@ def test_a_from_clause_gives_the_querys_own_dataset(seed_store: Path) -> None:
     assert kg_cli("query", "--store", str(seed_store), ask.replace("{FROM}", seed)).strip() == "true"
     named = "ASK FROM NAMED <https://w3id.org/kg/id/graph/metadata> { GRAPH ?g { ?a fabio:hasPubMedId ?p } }"
     assert kg_cli("query", "--store", str(seed_store), named).strip() == "false"
+
+
+def test_terminal_tables_break_between_words_and_count_wide_characters() -> None:
+    """A narrow terminal wraps cells between words ("successfully" stays whole) and aligns
+    columns by display width (a CJK character takes two columns)."""
+    from kg.query import display_width, wrap
+
+    store = Store()
+    g = NamedNode("http://x/g")
+    for i, text in enumerate(("patients were successfully treated with a new IVIg course",
+                              "静脈内免疫グロブリン療法", "ok")):
+        store.add(Quad(NamedNode(f"http://x/{i}"), NamedNode("http://x/says"), Literal(text), g))
+    buf = io.BytesIO()
+    query = "SELECT ?s ?text WHERE { ?s <http://x/says> ?text } ORDER BY ?s"
+    write_result(run_query(store, query), buf, fmt="table", width=30)
+    lines = buf.getvalue().decode().splitlines()
+    assert all(display_width(line) <= 30 for line in lines), lines
+    cells = [line.split(" │ ")[1].strip() for line in lines[2:-1] if " │ " in line]
+    assert "successfully" in " ".join(cells).split() and "successf" not in cells
+    bars = {display_width(line.split("│")[0]) for line in lines[:-1] if "│" in line}
+    assert len(bars) == 1  # every row's first bar in the same column, CJK rows included
+    assert wrap("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]  # only a word wider is cut
