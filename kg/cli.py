@@ -750,7 +750,7 @@ def _list_questions(queries: dict[str, Any]) -> str:
     "cache_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Directory of cached answers [default: out/cache/eutils].",
+    help="Directory of cached answers [default: $KG_CACHE_DIR, else ~/.cache/kg/eutils].",
 )
 @click.option("--offline", is_flag=True, help="Use only the cache; name what it lacks.")
 @click.option("--api-key", default=None, help="NCBI API key: 10 requests/s, not 3 [$NCBI_API_KEY].")
@@ -808,7 +808,7 @@ def fetch(
 
     from kg import fetch as kg_fetch
     from kg.errors import InputError
-    from kg.sources.eutils import DEFAULT_CACHE, EutilsClient, EutilsSettings
+    from kg.sources.eutils import EutilsClient, EutilsSettings, default_cache
 
     if sum(1 for given in (pmids, pmid_file, term) if given) != 1:
         raise click.UsageError("give one of --pmid, --pmid-file or --query")
@@ -836,7 +836,7 @@ def fetch(
         timeout=timeout,
         max_retries=retries,
         backoff=backoff,
-        cache_dir=cache_dir or DEFAULT_CACHE,
+        cache_dir=cache_dir or default_cache(),
         offline=offline,
     )
     bar = tqdm(unit=" batches", disable=not sys.stderr.isatty(), file=sys.stderr)

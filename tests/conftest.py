@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,10 @@ import pytest
 import requests
 
 BASE = "https://w3id.org/kg/id/"
+
+# E-utilities answers a test does not direct elsewhere are cached in a scratch directory, never
+# in the user's cache (set before kg.sources.eutils reads it)
+os.environ.setdefault("KG_CACHE_DIR", os.path.join(tempfile.mkdtemp(prefix="kg-test-cache-"), "eutils"))
 
 
 def _free_port() -> int:

@@ -692,3 +692,18 @@ def test_cli_as_subprocess(server: FakeEutils, tmp_path: Path) -> None:
 def test_network_error_is_a_kg_error() -> None:
     err = NetworkError("gave up after 6 tries: HTTP 503", source="efetch.fcgi")
     assert err.exit_code == 3 and str(err) == "efetch.fcgi: gave up after 6 tries: HTTP 503"
+
+
+def test_the_default_cache_is_the_users_not_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from kg.sources.eutils import default_cache
+
+    monkeypatch.delenv("KG_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache() == tmp_path / "xdg" / "kg" / "eutils"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache() == tmp_path / "home" / ".cache" / "kg" / "eutils"
+    monkeypatch.setenv("KG_CACHE_DIR", str(tmp_path / "mine"))
+    assert default_cache() == tmp_path / "mine"

@@ -39,7 +39,20 @@ from kg.retry import session as new_session
 log = logging.getLogger(__name__)
 
 DEFAULT_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
-DEFAULT_CACHE = Path("out/cache/eutils")
+
+
+def default_cache() -> Path:
+    """Where answers are cached unless told: ``$KG_CACHE_DIR``, else the user's cache directory
+    (``$XDG_CACHE_HOME/kg/eutils``, ``~/.cache/kg/eutils``) — not the working directory, which
+    changes from run to run."""
+    chosen = os.environ.get("KG_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "kg" / "eutils"
+
+
+DEFAULT_CACHE = default_cache()
 TOOL = "kg"
 #: NCBI's limits, requests per second, without and with an API key.
 RATE_WITHOUT_KEY = 3
