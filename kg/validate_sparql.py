@@ -1573,13 +1573,23 @@ def validate_sparql(
     direct_graphs: set[str] = set()
     futures: list[Future[list[_Done]]] = []
     futures_copied: list[Future[list[_Done]]] = []
+    starter = None
     try:
         parts = 4 * workers
         if parallel:
-            # the pool starts at once (its processes take a second to start), over every
-            # graph; what it finds in a graph that must be copied (known later) is dropped
+            # the pool starts at once, over every graph (what it finds in a graph that must be
+            # copied, known later, is dropped), from a thread: the first submit waits until
+            # the fork server has imported kg (most of a second), this process need not
+            import threading
+
             assert pool is not None
-            futures += [pool.submit(_work_direct, i, parts) for i in range(parts)]
+            submit = pool.submit
+
+            def start() -> None:
+                futures.extend(submit(_work_direct, i, parts) for i in range(parts))
+
+            starter = threading.Thread(target=start, name="kg-validate-pool")
+            starter.start()
         engines = _Engines(shapes, subclasses=subclasses)
         if per_article:
             graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
@@ -1607,6 +1617,8 @@ def validate_sparql(
                 )
             else:
                 done_copied += engines.copied_batch(batch)
+        if starter is not None:
+            starter.join()
         for part in reversed(range(len(futures))):  # the parts no worker has begun, from the end
             if not futures[part].cancel():
                 break
@@ -1617,6 +1629,8 @@ def validate_sparql(
         for future in futures_copied:
             done_copied += future.result()
     finally:
+        if starter is not None:
+            starter.join()
         if pool is not None:
             pool.shutdown()
 
