@@ -51,6 +51,21 @@ force_base_iri_option = click.option(
 )
 
 
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print what the command did as one JSON object on standard output (for scripts and "
+    "CI) instead of the summary line.",
+)
+
+
+def _echo_json(data: dict[str, Any]) -> None:
+    import json
+
+    click.echo(json.dumps(data, ensure_ascii=False, sort_keys=False))
+
+
 class ByteSize(click.ParamType):
     """A size: 512MiB, 1GiB, 2G (units of 1024; a bare number is MiB)."""
 
@@ -210,6 +225,7 @@ def main(verbose: int, quiet: bool, debug: bool) -> None:
     "--force", is_flag=True, help="Apply files again that the store records as applied."
 )
 @force_base_iri_option
+@json_option
 @handle_errors
 def build(
     inputs: tuple[Path, ...],
@@ -226,6 +242,7 @@ def build(
     optimize: bool = True,
     force: bool = False,
     force_base_iri: bool = False,
+    as_json: bool = False,
 ) -> None:
     """Parse PubMed records (XML, MEDLINE text, page text; gzip or not) into the store.
 
@@ -290,12 +307,26 @@ def build(
             "--force applies it again",
             err=True,
         )
-    summary = (
-        f"{report.files} files · {report.articles} articles ({report.books} books) · "
-        f"{report.deletions} deletions ({report.deleted} removed) · "
-        f"{report.graphs} article graphs · {report.triples} triples in {settings.store}"
-    )
-    click.echo(summary)
+    if as_json:
+        _echo_json({
+            "command": "build", "ok": report.ok, "store": str(settings.store),
+            "files": report.files, "articles": report.articles, "books": report.books,
+            "deletions": report.deletions, "deleted": report.deleted,
+            "article_graphs": report.graphs, "triples": report.triples,
+            "skipped_files": [str(path) for path, _ in report.skipped],
+            "failed_files": [one_line(str(e)) for e in report.failed_files],
+            "problems": [
+                {"source": p.source, "where": p.where, "message": p.message,
+                 "kind": "broke off" if p.fatal else "kept" if p.kept else "skipped"}
+                for p in report.problems
+            ],
+        })
+    else:
+        click.echo(
+            f"{report.files} files · {report.articles} articles ({report.books} books) · "
+            f"{report.deletions} deletions ({report.deleted} removed) · "
+            f"{report.graphs} article graphs · {report.triples} triples in {settings.store}"
+        )
     _report_problems(report, checker, strict=strict, kept_in="the store")
 
 
@@ -769,6 +800,7 @@ def _list_questions(queries: dict[str, Any]) -> str:
     show_default=True,
     help="Batches in flight at once (under one rate limit).",
 )
+@json_option
 @handle_errors
 def fetch(
     pmids: tuple[str, ...],
@@ -793,6 +825,7 @@ def fetch(
     retries: int,
     backoff: float,
     workers: int,
+    as_json: bool = False,
 ) -> None:
     """Fetch PubMed records from NCBI E-utilities by PMID or by search query.
 
@@ -810,6 +843,8 @@ def fetch(
     from kg.errors import InputError
     from kg.sources.eutils import EutilsClient, EutilsSettings, default_cache
 
+    if as_json and not do_build and (not output or output == "-"):
+        raise click.UsageError("--json needs -o FILE or --build: the records go to stdout")
     if sum(1 for given in (pmids, pmid_file, term) if given) != 1:
         raise click.UsageError("give one of --pmid, --pmid-file or --query")
     if not term and (max_ids or mindate or maxdate):
@@ -887,7 +922,19 @@ def fetch(
         err=True,
     )
     built = report.build
-    if built is not None:
+    if as_json:
+        _echo_json({
+            "command": "fetch", "ok": report.ok, "target": target,
+            "requested": report.requested, "records": report.records,
+            "batches": report.batches, "requests": report.requests, "cached": report.cached,
+            "retries": report.retries, "failed": report.failed,
+            "not_returned": report.not_returned, "link_errors": report.link_errors,
+            "build": None if built is None else {
+                "articles": built.articles, "article_graphs": built.graphs,
+                "triples": built.triples, "problems": [str(p) for p in built.problems],
+            },
+        })
+    if built is not None and not as_json:
         click.echo(
             f"{built.articles} articles · {built.graphs} article graphs · "
             f"{built.triples} triples in {target}"
@@ -977,6 +1024,7 @@ def fetch(
 @retry_options(
     timeout=60.0, faults="429, 5xx or a connection fault", wait="or the server's Retry-After"
 )
+@json_option
 @handle_errors
 def publish(
     endpoint: str,
@@ -996,6 +1044,7 @@ def publish(
     timeout: float,
     retries: int,
     backoff: float,
+    as_json: bool = False,
 ) -> None:
     """Push the store's named graphs to a SPARQL 1.1 Graph Store Protocol server.
 
@@ -1035,15 +1084,27 @@ def publish(
     store = KgStore(settings.store)
     with _progress("graphs") as tick:
         report = run_publish(store, options, record_path=record_path, on_graph=tick)
-    click.echo(report.summary())
+    if not as_json:
+        click.echo(report.summary())
     for failure in report.failures:
         click.echo(f"kg: error: {failure}", err=True)
+    union: bool | None = None
     if query_endpoint and not dry_run:
         from kg.endpoint import union_check
 
         warning = union_check(query_endpoint, timeout=timeout)
+        union = warning is None
         click.echo(f"kg: warning: {warning}" if warning else
                    f"{query_endpoint}: the default graph is the union of the graphs", err=True)
+    if as_json:
+        _echo_json({
+            "command": "publish", "ok": report.ok, "endpoint": report.endpoint,
+            "mode": report.mode, "dry_run": report.dry_run, "put": len(report.put),
+            "deleted": len(report.deleted), "unchanged": report.unchanged,
+            "triples": report.triples, "bytes": report.bytes, "requests": report.requests,
+            "retries": report.retries, "failures": report.failures,
+            "union_default_graph": union,
+        })
     if not report.ok:
         sys.exit(3)
 

@@ -372,3 +372,24 @@ def test_build_compacts_the_store_unless_told_not_to(tmp_path: Path) -> None:
         kg("export", "--store", str(tmp_path / name), "-o", str(tmp_path / f"{name}.nq"))
         dumps.append((tmp_path / f"{name}.nq").read_bytes())
     assert dumps[0] == dumps[1]
+
+
+def test_build_json_summary_for_scripts(tmp_path: Path) -> None:
+    """--json: one JSON object on stdout (the counts, what was left out, ok), errors on stderr."""
+    raw = (DATA / "xml" / "Pubmed_Author_Ranking__pubmed_result.xml").read_bytes()
+    cut = raw[: raw.index(b"</PubmedArticle>", len(raw) // 2) + 300]
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(cut)
+    run = subprocess.run(
+        [sys.executable, "-m", "kg", "build", str(SEED), str(broken), "--store",
+         str(tmp_path / "s"), "--json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert run.returncode == 3, run.stderr
+    data = json.loads(run.stdout)  # stdout is the object alone
+    assert data["command"] == "build" and data["ok"] is False
+    assert data["files"] == 2 and data["articles"] == cut.count(b"</PubmedArticle>") + 1
+    assert data["article_graphs"] == data["articles"] and data["triples"] > 500
+    (broke,) = [p for p in data["problems"] if p["kind"] == "broke off"]
+    assert broke["source"] == str(broken) and "line" in (broke["where"] or "") + broke["message"]
+    assert "kg: error:" in run.stderr

@@ -707,3 +707,16 @@ def test_the_default_cache_is_the_users_not_the_working_directory(
     assert default_cache() == tmp_path / "home" / ".cache" / "kg" / "eutils"
     monkeypatch.setenv("KG_CACHE_DIR", str(tmp_path / "mine"))
     assert default_cache() == tmp_path / "mine"
+
+
+def test_fetch_json_summary(server: FakeEutils, tmp_path: Path) -> None:
+    out = tmp_path / "out.xml"
+    result = cli(
+        "fetch", "--query", TERM, "--max", "40", "-o", str(out), "--json",
+        "--eutils-url", server.url, "--cache", str(tmp_path / "cache"), "--api-key", "k",
+    )  # fmt: skip
+    data = json.loads(result.stdout)
+    assert data["command"] == "fetch" and data["ok"] is True and data["build"] is None
+    assert (data["requested"], data["records"], data["target"]) == (40, 40, str(out))
+    refused = cli("fetch", "--pmid", "23906502", "--json", "--eutils-url", server.url, expect=2)
+    assert "--json needs -o FILE or --build" in refused.output

@@ -663,8 +663,14 @@ def test_publish_checks_the_servers_default_graph(
     with _oxigraph_serving(tmp_path / "server", union=union) as url:
         said = kg("publish", "--endpoint", f"{url}/store", "--query-endpoint", f"{url}/query",
                   "--store", str(store_dir), "--record", str(tmp_path / "published.json"))
+        again = CliRunner().invoke(main, [
+            "publish", "--endpoint", f"{url}/store", "--query-endpoint", f"{url}/query",
+            "--store", str(store_dir), "--record", str(tmp_path / "published.json"), "--json"])
     assert "sent 14 graphs (PUT)" in said
     if union:
         assert "the default graph is the union of the graphs" in said and "warning" not in said
     else:
         assert "kg: warning:" in said and "not their union" in said
+    data = json.loads(again.stdout)  # --json: the summary as one object on stdout
+    assert again.exit_code == 0 and data["command"] == "publish" and data["ok"] is True
+    assert (data["put"], data["unchanged"], data["union_default_graph"]) == (0, 14, union)
