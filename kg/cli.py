@@ -296,10 +296,13 @@ def build(
 
         checker = GraphChecker()
     # Readers see the store as it was until the build has finished, then as it is after.
-    with KgStore.writing(settings.store) as store, _progress("records") as tick:
+    with _progress("records") as progress, KgStore.writing(
+        settings.store, on_phase=progress.phase
+    ) as store:
         report = run_build(
-            files, store=store, settings=settings, strict=strict, on_record=tick, check=checker,
-            runner=runner, skip_applied=not force, shard_dir=shard_dir, optimize=optimize,
+            files, store=store, settings=settings, strict=strict, on_record=progress.tick,
+            check=checker, runner=runner, skip_applied=not force, shard_dir=shard_dir,
+            optimize=optimize, on_phase=progress.phase,
         )
     for path, done in report.skipped:
         click.echo(
@@ -342,9 +345,9 @@ def _build_shards(
         from kg.validate import GraphChecker
 
         checker = GraphChecker()
-    with _progress("records") as tick:
-        report = build_shards(files, out=out, settings=settings, strict=strict, on_record=tick,
-                              runner=runner, check=checker)
+    with _progress("records") as progress:
+        report = build_shards(files, out=out, settings=settings, strict=strict,
+                              on_record=progress.tick, runner=runner, check=checker)
     click.echo(
         f"{report.files} files · {report.articles} articles ({report.books} books) · "
         f"{report.deletions} deletions ({report.deleted} removed) · {report.graphs} article "
@@ -532,18 +535,22 @@ def report(
 
 
 class _Progress:
-    """A tqdm bar on stderr that stays silent when stderr is not a terminal."""
+    """A tqdm bar on stderr that stays silent when stderr is not a terminal; ``phase`` labels
+    what is being done (a build's file k/n, then loading, compacting, indexing…)."""
 
     def __init__(self, unit: str) -> None:
         from tqdm import tqdm
 
         self.bar = tqdm(unit=f" {unit}", disable=not sys.stderr.isatty(), file=sys.stderr)
 
-    def __enter__(self) -> Callable[[], None]:
-        return self.tick
+    def __enter__(self) -> _Progress:
+        return self
 
     def tick(self) -> None:
         self.bar.update(1)
+
+    def phase(self, label: str) -> None:
+        self.bar.set_description_str(label)
 
     def __exit__(self, *exc: object) -> None:
         self.bar.close()
@@ -1082,8 +1089,8 @@ def publish(
         raise click.UsageError(str(exc)) from exc
     settings = Settings.from_env(store=store_path)
     store = KgStore(settings.store)
-    with _progress("graphs") as tick:
-        report = run_publish(store, options, record_path=record_path, on_graph=tick)
+    with _progress("graphs") as progress:
+        report = run_publish(store, options, record_path=record_path, on_graph=progress.tick)
     if not as_json:
         click.echo(report.summary())
     for failure in report.failures:
@@ -1347,14 +1354,14 @@ def validate(
 
         settings = Settings.from_env(store=store_path)
         data = KgStore(settings.store)
-    with _progress("graphs") as tick:
+    with _progress("graphs") as progress:
         report = run_validate(
             data,
             shapes=shapes_dir,
             workers=workers,
             engine=engine,  # type: ignore[arg-type]
             fail_on=fail_on.capitalize(),  # type: ignore[arg-type]
-            on_unit=tick,
+            on_unit=progress.tick,
         )
     if fmt == "text":
         click.echo(report_text(report, show=show.capitalize()), nl=False)  # type: ignore[arg-type]

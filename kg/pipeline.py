@@ -86,6 +86,7 @@ def build(
     shard_dir: Path | None = None,
     check: Callable[[str, list[Quad]], list[str]] | None = None,
     optimize: bool = True,
+    on_phase: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """Parse, map and upsert every record of ``inputs`` into ``store``; apply deletions.
 
@@ -105,7 +106,10 @@ def build(
     ``check`` sees each article's quads before they are written (``kg build --validate``; see
     :func:`kg.shard.build_shard`); it runs in this process, so a ``runner`` is not used then.
     ``optimize`` compacts the store at the end (:meth:`KgStore.optimize`), before readers see it.
+    ``on_phase`` hears what the build is doing ("file 3/20: name", "compacting the store"), for
+    a progress display.
     """
+    phase = on_phase or (lambda _: None)
     iris = Iris(settings.base_iri)
     report = BuildReport()
     sources: list[SourceFile] = []
@@ -139,7 +143,10 @@ def build(
         )
         stack.enter_context(contextlib.closing(results))
         applier = _Applier(store, iris=iris, report=report)
-        for result in results:
+        phase(f"file 1/{len(inputs)}")
+        for done, result in enumerate(results, start=1):
+            if done < len(inputs):
+                phase(f"file {done + 1}/{len(inputs)}")
             source = queued.popleft()
             applier.apply(result, source if result.error is None else None)
             if result.aborted:
@@ -154,6 +161,7 @@ def build(
                     raise error
             elif source is not None:
                 sources.append(source)
+        phase("loading into the store")
         applier.flush()
 
     report.graphs = sum(1 for g in store.named_graphs() if g != iris.metadata_graph())
@@ -189,6 +197,7 @@ def build(
     store.replace_graphs({meta: final})
     store.flush()
     if optimize:
+        phase("compacting the store")
         store.optimize()
     report.triples = len(store)
     return report

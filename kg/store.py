@@ -34,7 +34,7 @@ import os
 import re
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,14 +110,18 @@ class KgStore:
 
     @classmethod
     @contextlib.contextmanager
-    def writing(cls, path: Path) -> Iterator[KgStore]:
+    def writing(
+        cls, path: Path, *, on_phase: Callable[[str], None] | None = None
+    ) -> Iterator[KgStore]:
         """A new version of the store at ``path`` to write, made current when the block ends.
 
         It starts as a checkpoint of the current version (none: empty). If the block raises
         (or the process dies), the current version stays as it was and the new one is removed,
         by this call or the next build's clean-up. One writer at a time: another gets a
-        :class:`StoreError` at once, not a wait.
+        :class:`StoreError` at once, not a wait. ``on_phase`` hears what the end of the block
+        does (indexing for search, the summary), for a progress display.
         """
+        phase = on_phase or (lambda _: None)
         created = not path.exists()
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -143,7 +147,9 @@ class KgStore:
                 raise
             try:
                 yield self
+                phase("indexing for search")
                 self.refresh_search()
+                phase("summarising co-occurrences")
                 self.refresh_summary()
                 self.flush()
             except BaseException:

@@ -393,3 +393,19 @@ def test_build_json_summary_for_scripts(tmp_path: Path) -> None:
     (broke,) = [p for p in data["problems"] if p["kind"] == "broke off"]
     assert broke["source"] == str(broken) and "line" in (broke["where"] or "") + broke["message"]
     assert "kg: error:" in run.stderr
+
+
+def test_build_says_what_it_is_doing(tmp_path: Path) -> None:
+    """The progress display's phase labels: each file k/n, loading, compacting, then what the
+    store does before it switches (search index, summary)."""
+    from kg.config import Settings
+    from kg.pipeline import build
+    from kg.store import KgStore
+
+    heard: list[str] = []
+    files = [SEED, *sorted((DATA / "gold" / "records").glob("*.xml"))[:2]]
+    with KgStore.writing(tmp_path / "s", on_phase=heard.append) as store:
+        build(files, store=store, settings=Settings(store=tmp_path / "s"), on_phase=heard.append)
+    assert heard[:3] == ["file 1/3", "file 2/3", "file 3/3"]
+    assert heard[3:] == ["loading into the store", "compacting the store", "indexing for search",
+                         "summarising co-occurrences"]
