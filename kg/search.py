@@ -69,12 +69,12 @@ CREATE VIRTUAL TABLE text USING fts5(
   tokenize = 'porter unicode61 remove_diacritics 2');
 """
 
-#: The class of a node with ``kg:mesh`` → how its article names the term.
-_GROUNDED = {
-    KG.Condition.value: "condition",
-    KG.Intervention.value: "intervention",
-    KG.Outcome.value: "outcome",
-    KG.DesignFeature.value: "design",
+#: How an article's study names a MeSH term → the path from the study (as the MeSH page asks).
+_GROUNDED: dict[str, tuple[NamedNode, ...]] = {
+    "condition": (KG.population, KG.condition, KG.mesh),
+    "intervention": (KG.intervention, KG.mesh),
+    "outcome": (KG.outcome, KG.mesh),
+    "design": (KG.designFeature, KG.mesh),
 }
 _MESH_NS = "http://id.nlm.nih.gov/mesh/"
 _UI = re.compile(r"[CDQ]\d+(Q\d+)?")
@@ -164,16 +164,23 @@ def entry(store: Store, graph: NamedNode, *, mesh: MeshTable) -> Entry | None:
             if _UI.fullmatch(ui):
                 uis[(ui, how)] = None
 
-    for q in store.quads_for_pattern(article, DCTERMS.subject, None, graph):
-        add(q.object, "indexing")
-    for h in store.quads_for_pattern(article, KG.meshHeading, None, graph):
-        if not isinstance(h.object, NamedNode | BlankNode):
-            continue
-        for q in store.quads_for_pattern(h.object, KG.qualifier, None, graph):
-            add(q.object, "indexing (qualifier)")
-    for q in store.quads_for_pattern(None, KG.mesh, None, graph):
-        kinds = {_text(t.object) for t in store.quads_for_pattern(q.subject, RDF.type, None, graph)}
-        add(q.object, next((_GROUNDED[k] for k in sorted(kinds) if k in _GROUNDED), "evidence"))
+    def objects(subjects: Iterable[Any], *path: NamedNode) -> list[Any]:
+        """What ``path`` leads to from ``subjects`` in the graph."""
+        nodes = list(subjects)
+        for p in path:
+            nodes = [q.object for n in nodes if isinstance(n, NamedNode | BlankNode)
+                     for q in store.quads_for_pattern(n, p, None, graph)]
+        return nodes
+
+    # the paths and names of the MeSH page (kg.web.pages._MESH_ARTICLES)
+    for node in objects([article], DCTERMS.subject):
+        add(node, "indexing")
+    for node in objects([article], KG.meshHeading, KG.qualifier):
+        add(node, "indexing (qualifier)")
+    studies = objects([article], KG.reportsStudy)
+    for how, path in _GROUNDED.items():
+        for node in objects(studies, *path):
+            add(node, how)
     labels: dict[str, str] = {}
     entry_terms: list[str] = []
     for ui, _ in uis:
@@ -235,9 +242,8 @@ def refresh(
                     if found is not None:
                         _insert(db, found)
                         written += 1
-        db.execute("INSERT INTO text(text) VALUES ('optimize')")
-        db.commit()
-        db.execute("VACUUM")
+        with db:  # one b-tree of the text index to look up in, as the store is compacted
+            db.execute("INSERT INTO text(text) VALUES ('optimize')")
     finally:
         db.close()
     return written
@@ -447,3 +453,37 @@ def _facets(
             f" AND m.ui GLOB 'D[0-9]*' AND m.ui NOT GLOB '*Q*'"
             f" GROUP BY m.ui ORDER BY n DESC, l.label LIMIT {FACET_SIZE}", params)
     ]
+
+
+# --- the MeSH page ---------------------------------------------------------------------------
+
+#: How an article names a term, for the MeSH page's plots: not by a qualifier or a design
+#: feature (kg.web.pages._ON_TERM).
+ON_TERM = ("indexing", "condition", "intervention", "outcome")
+
+
+def mesh_articles(
+    path: Path, ui: str, *, limit: int
+) -> list[tuple[str, str, str, int | None, str]]:
+    """(IRI, PMID, title, year, how) of the articles naming ``ui`` in any way, newest first,
+    at most ``limit`` rows (an article once per way)."""
+    with contextlib.closing(_connect(path)) as db:
+        return db.execute(
+            "SELECT a.iri, a.pmid, a.title, a.year, m.how FROM mesh m"
+            " JOIN articles a ON a.id = m.id WHERE m.ui = ?"
+            " ORDER BY a.year IS NULL, a.year DESC, a.pmid, m.how LIMIT ?",
+            (ui, limit),
+        ).fetchall()
+
+
+def mesh_facets(path: Path, ui: str) -> list[tuple[str, str, int]]:
+    """(``year`` or ``design``, value, articles) over the articles :data:`ON_TERM` ``ui``."""
+    on = f"SELECT id FROM mesh WHERE ui = ? AND how IN ({', '.join('?' * len(ON_TERM))})"
+    with contextlib.closing(_connect(path)) as db:
+        years = db.execute(
+            f"SELECT year, count(*) FROM articles WHERE id IN ({on}) AND year IS NOT NULL"
+            " GROUP BY year", (ui, *ON_TERM)).fetchall()
+        designs = db.execute(
+            f"SELECT term, count(DISTINCT id) FROM designs WHERE id IN ({on}) GROUP BY term",
+            (ui, *ON_TERM)).fetchall()
+    return [("year", f"{y:04d}", n) for y, n in years] + [("design", t, n) for t, n in designs]

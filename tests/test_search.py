@@ -260,3 +260,41 @@ def test_a_store_without_an_index_searches_titles(
         # IVIg is in the abstract only: titles do not have it
         none = requests.get(f"{url}/search", params={"q": "IVIg", "format": "json"}, timeout=10)
         assert none.json()["total"] == 0
+
+
+# --- the MeSH page's articles and counts, from the index -----------------------------------------
+
+
+def test_the_mesh_page_rows_from_the_index_are_the_stores(store_dir: Path, index: Path) -> None:
+    """What ``/mesh/{ui}`` reads from the index is what its SPARQL questions answer (rows in
+    the same order, duplicates aside), for every term the index holds."""
+    import pyoxigraph
+
+    from kg.rdf.namespaces import PREFIXES
+    from kg.web.pages import mesh_plot_tasks, mesh_task, text
+
+    def run(store: pyoxigraph.Store, task: object) -> list[tuple[str, ...]]:
+        rows = store.query(
+            task.query, prefixes=PREFIXES, use_default_graph_as_union=True,  # type: ignore[attr-defined]
+            substitutions={pyoxigraph.Variable(k): v for k, v in task.bindings},  # type: ignore[attr-defined]
+        )
+        assert isinstance(rows, pyoxigraph.QuerySolutions)
+        return [tuple(text(x) for x in row) for row in rows]
+
+    with KgStore(store_dir) as kg, contextlib.closing(sqlite3.connect(index)) as db:
+        uis = [ui for (ui,) in db.execute("SELECT DISTINCT ui FROM mesh ORDER BY ui")]
+        assert "D016756" in uis and len(uis) > 100
+        for ui in uis:
+            asked = list(dict.fromkeys(r[:5] for r in run(kg.store, mesh_task(ui, limit=1000))))
+            read = [(iri, pmid, title, "" if year is None else f"{year:04d}", how)
+                    for iri, pmid, title, year, how in searches.mesh_articles(index, ui,
+                                                                              limit=6000)]
+            assert read == asked, ui
+            counts = sorted(r[:3] for r in run(kg.store, mesh_plot_tasks(ui)[1]))
+            assert sorted((f, v, str(n)) for f, v, n in searches.mesh_facets(index, ui)) == counts
+
+
+def test_mesh_page_over_the_index(server: str) -> None:
+    r = requests.get(f"{server}/mesh/D016756", timeout=10)
+    assert r.status_code == 200 and 'href="/pubmed/23906502"' in r.text and "intervention" in r.text
+    assert 'aria-label="Articles by year"' in r.text or "Articles by design" in r.text

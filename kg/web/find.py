@@ -12,12 +12,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from markupsafe import Markup
+from pyoxigraph import Literal, NamedNode
 from starlette.responses import JSONResponse
 
 from kg import search as searches
 from kg.rdf.iris import is_mesh_ui
 from kg.web.pages import Site, web_href
 from kg.web.responses import HttpError
+from kg.web.runner import Answer
 
 #: The parameters a search page keeps from one link to the next.
 PARAMS = ("q", "year_from", "year_to", "design", "min_n", "mesh", "sort", "per_page")
@@ -169,3 +171,27 @@ def page_data(site: Site, found: Found, params: Mapping[str, str]) -> dict[str, 
             "kept": kept,
         },
     }
+
+
+def mesh_answers(path: Path, ui: str, *, limit: int) -> tuple[Answer, Answer]:
+    """The MeSH page's articles (as :func:`kg.web.pages.mesh_task` answers them) and its
+    year and design counts (as the second of :func:`kg.web.pages.mesh_plot_tasks`), from the
+    index: milliseconds, where the store's paths cost a scan."""
+    rows = searches.mesh_articles(path, ui, limit=limit * 6 + 1)
+    articles = Answer(
+        kind="solutions",
+        variables=("a", "pmid", "title", "year", "how"),
+        rows=tuple(
+            (NamedNode(iri), Literal(pmid), Literal(title) if title else None,
+             None if year is None else Literal(f"{year:04d}"), Literal(how))
+            for iri, pmid, title, year, how in rows[: limit * 6]
+        ),
+        truncated=len(rows) > limit * 6,
+    )
+    facets = Answer(
+        kind="solutions",
+        variables=("facet", "value", "articles"),
+        rows=tuple((Literal(f), Literal(v), Literal(str(n)))
+                   for f, v, n in searches.mesh_facets(path, ui)),
+    )
+    return articles, facets

@@ -178,7 +178,12 @@ def mesh(request: Request) -> Response:
         raise HttpError(404, f"not a MeSH UI: {ui!r} (like D003882, Q000188 or D003882Q000188)")
     _negotiate(request, [HTML])
     label = ctx.site.mesh_label(ui)
-    answer = ctx.pool.run(mesh_task(ui, limit=ctx.settings.page_size))
+    index = find.index(ctx.site.kg.version)
+    facets = None
+    if index is not None:  # the articles and the counts from the full-text index
+        answer, facets = find.mesh_answers(index, ui, limit=ctx.settings.page_size)
+    else:
+        answer = ctx.pool.run(mesh_task(ui, limit=ctx.settings.page_size))
     if not answer.ok:
         raise HttpError(answer.status, answer.message)
     articles = article_rows(ctx.site, answer)
@@ -186,7 +191,9 @@ def mesh(request: Request) -> Response:
         raise HttpError(404, f"MeSH {ui}: no such term, and no article names it")
     plots = None
     if articles:
-        outcomes, facets = (ctx.pool.run(t) for t in mesh_plot_tasks(ui))
+        outcomes_task, facets_task = mesh_plot_tasks(ui)
+        outcomes = ctx.pool.run(outcomes_task)
+        facets = facets or ctx.pool.run(facets_task)
         if outcomes.ok and facets.ok:
             plots = mesh_plots(ctx.site, outcomes, facets)
     return page(
