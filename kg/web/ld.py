@@ -3,7 +3,7 @@
 The server stands for the base IRI: ``GET /pubmed/23906502`` describes
 ``<base>pubmed/23906502``. Content negotiation picks Turtle, N-Triples, JSON-LD, RDF/XML or
 HTML; the suffixes ``.ttl``, ``.nt``, ``.jsonld`` and ``.html`` pick one explicitly. Pages for
-people: an article, a study, any other resource, a MeSH term's articles, a title search, the
+people: an article, a study, any other resource, a MeSH term's articles, a full-text search, the
 dataset's VoID description. Handlers are plain functions: Starlette runs them in its thread
 pool, so store reads never block the event loop.
 """
