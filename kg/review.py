@@ -266,7 +266,7 @@ def _expit(x: float) -> float:
 
 
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("kg.web", "templates"),
+    loader=jinja2.PackageLoader("kg", "templates"),  # a file of its own, not a served page
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
