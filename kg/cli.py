@@ -212,7 +212,7 @@ def main(verbose: int, quiet: bool, debug: bool) -> None:
     default=None,
     help="Write no store: stop at sorted, gzipped N-Quads shards (one per input) in this new "
     "directory, with manifest.json, each shard's PMIDs and drop-graphs.ru, for a triple "
-    "store's own parallel loader (see the README).",
+    "store's own parallel loader (see docs/scale.md).",
 )
 @click.option(
     "--optimize/--no-optimize",
