@@ -1195,8 +1195,7 @@ def serve(
 
     settings = Settings.from_env(base_iri=base_iri, store=store_path)
     settings = _serve_base_iri(settings, given=bool(base_iri or os.environ.get("KG_BASE_IRI")))
-    if access_log:
-        _log_access()
+    _log_access(on=access_log)
     app = create_app(
         ServeSettings(
             store=settings.store,
@@ -1248,16 +1247,20 @@ def _serve_base_iri(settings: Settings, *, given: bool) -> Settings:
     return settings
 
 
-def _log_access() -> None:
-    """The access log (``kg.web.access``) on stderr, one line per request with its time."""
+def _log_access(*, on: bool) -> None:
+    """The access log (``kg.web.access``) on stderr, one line per request with its time; off,
+    it stays silent whatever ``-v`` makes of the other loggers."""
+    access = logging.getLogger("kg.web.access")
+    access.propagate = False
+    if not on:
+        access.setLevel(logging.WARNING)
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(message)s", datefmt="[%d/%b/%Y:%H:%M:%S %z]")
     )
-    access = logging.getLogger("kg.web.access")
     access.addHandler(handler)
     access.setLevel(logging.INFO)
-    access.propagate = False
 
 
 def _listen(host: str, port: int) -> socket.socket:

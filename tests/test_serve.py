@@ -907,3 +907,15 @@ def test_plots_render_in_chromium(server: str, tmp_path: Path) -> None:
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 30_000, name
         if keep:
             (Path(keep) / f"{name}.png").write_bytes(data)
+
+
+def test_no_access_log_writes_no_request_lines(
+    store_dir: Path, kg_serve: Callable[..., AbstractContextManager[str]],
+    kg_serve_log: Callable[[Path, str], Path],
+) -> None:
+    with kg_serve(store_dir, "--no-access-log") as url:
+        assert requests.get(f"{url}/pubmed/23906502?quiet=1", headers={"Accept": "text/turtle"},
+                            timeout=10).status_code == 200
+        time.sleep(0.5)
+        said = kg_serve_log(store_dir, url).read_text(encoding="utf-8")
+    assert "quiet=1" not in said and '"GET ' not in said
