@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 from pyoxigraph import Literal, NamedNode, Quad, Triple
 
 from kg.mesh import MeshTable
+from kg.query import values_block
 from kg.rdf.iris import Iris, is_mesh_ui
 from kg.rdf.namespaces import (
     CITO,
@@ -652,30 +653,39 @@ def mesh_task(ui: str, *, limit: int) -> Task:
     return Task(_MESH_ARTICLES % (limit * 6 + 1), rows=limit * 6, bindings=(("m", node),))
 
 
-#: The articles of a MeSH page: indexed with the term, or with evidence grounded in it (``?m``
-#: is bound by substitution, which needs it in every projection).
-_ON_TERM = """{ SELECT DISTINCT ?a ?m WHERE {
-    { ?a dcterms:subject ?m }
-    UNION { ?a kg:reportsStudy/kg:population/kg:condition/kg:mesh ?m }
-    UNION { ?a kg:reportsStudy/kg:intervention/kg:mesh ?m }
-    UNION { ?a kg:reportsStudy/kg:outcome/kg:mesh ?m }
-  } }"""
+#: How an article is on a MeSH term (``?m``), as patterns inside its graph: indexed with it,
+#: or its evidence grounded in it.
+_ON_TERM = (
+    "?a dcterms:subject ?m .",
+    "?c kg:mesh ?m . ?p kg:condition ?c . ?s kg:population ?p . ?a kg:reportsStudy ?s .",
+    "?i kg:mesh ?m . ?s kg:intervention ?i . ?a kg:reportsStudy ?s .",
+    "?x kg:mesh ?m . ?s kg:outcome ?x . ?a kg:reportsStudy ?s .",
+)
+
+
+def _on_term(ui: str, then: str) -> str:
+    """``then`` for every article on the MeSH term ``ui``: one branch per way of being on it,
+    each inside the article's graph, so that every lookup starts from the term (a subquery of
+    the articles, joined afterwards, was read store-wide first: ~10× slower)."""
+    branches = "\n  UNION ".join(f"{{ GRAPH ?g {{ {way} {then} }} }}" for way in _ON_TERM)
+    return f"{values_block('m', [NamedNode(MESH_NS + ui)])}\n  {branches}"
+
 
 _MESH_OUTCOMES = """
-SELECT ?a ?pmid ?kind ?outcome ?count ?n ?m WHERE {
+SELECT DISTINCT ?a ?pmid ?kind ?outcome ?count ?n ?o ?me WHERE {
   %s
-  ?a fabio:hasPubMedId ?pmid ; kg:reportsStudy ?study .
-  ?study kg:outcome ?o .
-  ?o rdfs:label ?outcome ; kg:outcomeKind ?kind ; kg:measurement ?me .
-  ?me kg:count ?count ; kg:denominator ?n .
 } ORDER BY ?kind ?pmid ?outcome LIMIT %d"""
+_OUTCOME_ROWS = """?a fabio:hasPubMedId ?pmid ; kg:reportsStudy ?study . ?study kg:outcome ?o .
+    ?o rdfs:label ?outcome ; kg:outcomeKind ?kind ; kg:measurement ?me .
+    ?me kg:count ?count ; kg:denominator ?n ."""
 
 _MESH_FACETS = """
-SELECT ?facet ?value (COUNT(DISTINCT ?a) AS ?articles) ?m WHERE {
-  %s
-  { ?a fabio:hasPublicationYear ?value BIND("year" AS ?facet) }
-  UNION { ?a kg:reportsStudy/kg:designFeature/kg:designTerm ?value BIND("design" AS ?facet) }
-} GROUP BY ?facet ?value ?m"""
+SELECT ?facet ?value (COUNT(DISTINCT ?a) AS ?articles) WHERE {
+  { %s BIND("year" AS ?facet) }
+  UNION { %s BIND("design" AS ?facet) }
+} GROUP BY ?facet ?value"""
+_YEAR = "?a fabio:hasPublicationYear ?value ."
+_DESIGN = "?a kg:reportsStudy ?ds . ?ds kg:designFeature ?df . ?df kg:designTerm ?value ."
 
 #: Most rows of a MeSH page's outcome plots (in all), and of one kind.
 PLOT_ROWS, PLOT_ROWS_PER_KIND = 240, 40
@@ -684,11 +694,9 @@ PLOT_ROWS, PLOT_ROWS_PER_KIND = 240, 40
 def mesh_plot_tasks(ui: str) -> tuple[Task, Task]:
     """The outcomes with a count and a denominator of a MeSH term's articles, and the articles
     counted by year and by design."""
-    node = NamedNode(MESH_NS + ui)
     return (
-        Task(_MESH_OUTCOMES % (_ON_TERM, PLOT_ROWS + 1), rows=PLOT_ROWS,
-             bindings=(("m", node),)),
-        Task(_MESH_FACETS % _ON_TERM, rows=1000, bindings=(("m", node),)),
+        Task(_MESH_OUTCOMES % (_on_term(ui, _OUTCOME_ROWS), PLOT_ROWS + 1), rows=PLOT_ROWS),
+        Task(_MESH_FACETS % (_on_term(ui, _YEAR), _on_term(ui, _DESIGN)), rows=1000),
     )
 
 
