@@ -27,7 +27,8 @@ from kg.extract.text import (
     OBJECTIVE,
     RESULTS,
     Sentence,
-    short_form,
+    replace_spans,
+    short_form_spans,
 )
 from kg.mesh import MeshTable
 from kg.models import Abbreviation, Span
@@ -127,7 +128,7 @@ def _expand(text: str, abbreviations: Sequence[Abbreviation]) -> str:
     """Each defined short form replaced by its long form (matching only)."""
     for a in abbreviations:
         if a.short in text:
-            text = short_form(a.short).sub(a.long, text)
+            text = replace_spans(text, short_form_spans(a.short, text), a.long)
     return text
 
 
@@ -156,21 +157,21 @@ def mentions(
         for ui, words, start, end in _terms(text, mesh=mesh, trees=trees):
             who = said if given is not None else _who(text, start, end)
             out.append(Mention(ui, words, None, TITLE, -1, who, False))
-    long_forms = [(a, short_form(a.short)) for a in {a.short: a for a in abbreviations}.values()]
+    long_forms = {a.short: a for a in abbreviations}.values()
     for i, s in enumerate(sentences):
         quote = s.quote
         said = given.search(quote) is not None if given is not None else False
         found = _terms(quote, mesh=mesh, trees=trees)
-        for a, pattern in long_forms:
-            hits = list(pattern.finditer(quote)) if a.short in quote else []
+        for a in long_forms:
+            hits = short_form_spans(a.short, quote) if a.short in quote else []
             if not hits:
                 continue
             expanded = [m for m in mesh.find(a.long, categories=trees)
                         if m.end - m.start >= len(a.long) - 2]
-            for hit in hits:
-                if any(start <= hit.start() < end for _, _, start, end in found):
+            for hit_start, hit_end in hits:
+                if any(start <= hit_start < end for _, _, start, end in found):
                     continue
-                found.extend((m.ui, a.long, hit.start(), hit.end()) for m in expanded)
+                found.extend((m.ui, a.long, hit_start, hit_end) for m in expanded)
         for ui, words, start, end in found:
             span = Span(start=s.start + start, end=s.start + end, quote=quote[start:end],
                         section=s.span.section)

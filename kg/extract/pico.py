@@ -21,7 +21,15 @@ from kg.extract.grounding import (
     grounded,
     mentions,
 )
-from kg.extract.text import METHODS, OBJECTIVE, RESULTS, Sentence, short_form
+from kg.extract.text import (
+    METHODS,
+    OBJECTIVE,
+    RESULTS,
+    Sentence,
+    replace_spans,
+    short_form_spans,
+    word_spans,
+)
 from kg.mesh import MeshTable
 from kg.models import (
     Abbreviation,
@@ -491,7 +499,7 @@ def _mentioned(found: list[Intervention], text: str) -> int | None:
         i
         for i, iv in enumerate(found)
         if iv.text.lower() in low
-        or (iv.abbreviation and _word(iv.abbreviation).search(text))
+        or (iv.abbreviation and word_spans(iv.abbreviation, text))
     ]
     return hits[0] if len(hits) == 1 else None
 
@@ -1275,17 +1283,11 @@ def _abstract(article: Article) -> str:
     return article.abstract_text
 
 
-@functools.lru_cache(maxsize=4096)
-def _word(words: str) -> re.Pattern[str]:
-    """``words`` between word boundaries (compiled once per short form)."""
-    return re.compile(rf"\b{re.escape(words)}\b")
-
-
 def expand_abbreviations(text: str, abbreviations: list[Abbreviation]) -> str:
     """Replace each defined short form with its long form (for MeSH matching only)."""
     for a in abbreviations:
         if a.short in text:
-            text = _word(a.short).sub(a.long, text)
+            text = replace_spans(text, word_spans(a.short, text), a.long)
     return text
 
 
@@ -1314,10 +1316,10 @@ def _text_terms(
         for m in mesh.find(s.quote, categories=trees):
             found.append((m.ui, m.text, _sub(s, m.start, m.end)))
         for short, a in long_forms.items():
-            for hit in short_form(short).finditer(s.quote) if short in s.quote else ():
+            for hit_start, hit_end in short_form_spans(short, s.quote) if short in s.quote else ():
                 for m in mesh.find(a.long, categories=trees):
                     if m.end - m.start >= len(a.long) - 2:
-                        found.append((m.ui, a.long, _sub(s, hit.start(), hit.end())))
+                        found.append((m.ui, a.long, _sub(s, hit_start, hit_end)))
     # words as written: prefer the long form where an abbreviation defines it
     out = []
     for ui, text, span in found:

@@ -11,7 +11,6 @@ Every offset is into ``Article.abstract_text`` (section texts joined by newlines
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
@@ -294,11 +293,72 @@ def _reverse(
     ]
 
 
-@functools.lru_cache(maxsize=4096)
-def short_form(short: str) -> re.Pattern[str]:
-    """Where a defined short form stands alone in a text: "DM", not "DMs" or "T-DM" (compiled
-    once: every abstract's abbreviations are searched for in each of its sentences)."""
-    return re.compile(rf"(?<![\w-]){re.escape(short)}(?![\w-])")
+# Where a literal stands in a text, found with str.find rather than a pattern compiled per
+# literal: every abstract defines short forms of its own, and compiling a pattern for each cost
+# more than searching with it. "Word character" is what the re module's \w means for str.
+
+
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+def short_form_spans(short: str, text: str) -> list[tuple[int, int]]:
+    r"""(start, end) of each place where a defined short form stands alone in ``text``: "DM", not
+    "DMs" or "T-DM" (the matches of ``(?<![\w-])SHORT(?![\w-])``, left to right).
+
+    >>> short_form_spans("DM", "DM, DMs, T-DM and DM.")
+    [(0, 2), (18, 20)]
+    """
+    out: list[tuple[int, int]] = []
+    n, size = len(short), len(text)
+    i = text.find(short) if short else -1
+    while i >= 0:
+        j = i + n
+        if (i == 0 or not (_is_word(c := text[i - 1]) or c == "-")) and (
+            j == size or not (_is_word(c := text[j]) or c == "-")
+        ):
+            out.append((i, j))
+            i = text.find(short, j)
+        else:
+            i = text.find(short, i + 1)
+    return out
+
+
+def word_spans(words: str, text: str) -> list[tuple[int, int]]:
+    r"""(start, end) of each place where ``words`` stand between word boundaries in ``text`` (the
+    matches of ``\bWORDS\b``, left to right, case as written).
+
+    >>> word_spans("IV", "IV, IVs and (IV)")
+    [(0, 2), (13, 15)]
+    """
+    out: list[tuple[int, int]] = []
+    n, size = len(words), len(text)
+    if not n:
+        return out
+    # \b before and after: a boundary is where a word character meets a non-word one
+    first, last = _is_word(words[0]), _is_word(words[-1])
+    i = text.find(words)
+    while i >= 0:
+        j = i + n
+        if (i > 0 and _is_word(text[i - 1])) != first and (j < size and _is_word(text[j])) != last:
+            out.append((i, j))
+            i = text.find(words, j)
+        else:
+            i = text.find(words, i + 1)
+    return out
+
+
+def replace_spans(text: str, spans: list[tuple[int, int]], new: str) -> str:
+    """``text`` with each of ``spans`` (in order, not overlapping) replaced by ``new`` as written."""
+    if not spans:
+        return text
+    parts: list[str] = []
+    at = 0
+    for start, end in spans:
+        parts += (text[at:start], new)
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
 
 
 def abbreviations(sections: tuple[AbstractSection, ...]) -> list[Abbreviation]:
