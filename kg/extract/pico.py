@@ -959,12 +959,19 @@ _OF_PEOPLE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
+def _printed_percentage(value: str) -> re.Pattern[str]:
+    """Where a percentage's digits stand, "." or "·" as the point (compiled once per value:
+    abstracts share most values)."""
+    printed = re.escape(value).replace(r"\.", "[.·]")
+    return re.compile(rf"(?<![\d.·]){printed}(?![\d]|[.·]\d)")
+
+
 def _proportion(label: str, sentence: str, start: int, end: int, pct: object) -> bool:
     """A percentage that is a share of the patients: not a bound ("in more than 10%"), not a
     change of a measure ("Ki67 decreased by 3.4%"), not how the trial ran ("recruitment rate")."""
     region = sentence[start:end]
-    printed = re.escape(str(pct)).replace(r"\.", "[.·]")
-    for m in re.finditer(rf"(?<![\d.·]){printed}(?![\d]|[.·]\d)", region):
+    for m in _printed_percentage(str(pct)).finditer(region):
         at, end = start + m.start(), start + m.end()
         if _BOUND.search(sentence[max(0, at - 20) : at]):
             return False
@@ -1184,11 +1191,21 @@ def _name(words: str) -> re.Pattern[str]:
     return re.compile(rf"\b{re.escape(words)}\b", re.I)
 
 
+def _name_at(words: str, text: str) -> int | None:
+    """Where ``words`` first stand between word boundaries in ``text``, in any case (an arm's
+    name); in ASCII text without compiling a pattern per name (re.I folds more than ASCII)."""
+    if words.isascii() and text.isascii():
+        spans = word_spans(words.lower(), text.lower())
+        return spans[0][0] if spans else None
+    m = _name(words).search(text)
+    return m.start() if m else None
+
+
 def _arm(region: str, arms: tuple[Intervention, ...]) -> int | None:
     hits = []
     for i, iv in enumerate(arms):
         names = [iv.text] + ([iv.abbreviation] if iv.abbreviation else [])
-        if any(_name(n).search(region) for n in names if n):
+        if any(_name_at(n, region) is not None for n in names if n):
             hits.append(i)
     return hits[0] if len(hits) == 1 else None
 
@@ -1204,9 +1221,9 @@ def _side_arm(text: str, side: str | None, arms: tuple[Intervention, ...]) -> in
     for i, iv in enumerate(arms):
         for n in (iv.text, iv.abbreviation):
             if n:
-                m = _name(n).search(text)
-                if m and (i not in first or m.start() < first[i]):
-                    first[i] = m.start()
+                at = _name_at(n, text)
+                if at is not None and (i not in first or at < first[i]):
+                    first[i] = at
     if len(first) != 2:
         return None
     order = sorted(first, key=lambda i: first[i])

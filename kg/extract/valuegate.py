@@ -18,6 +18,7 @@ split, metrics, sha256) whose checksum the loader verifies.
 from __future__ import annotations
 
 import contextvars
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -61,15 +62,26 @@ def candidates(text: str) -> list[Candidate]:
 
 def printed(value: Decimal | int, *, percent: bool) -> re.Pattern[str]:
     """Where a value may be printed: "16.2%", "16·2 %", "1,234"; never inside a longer number."""
-    if isinstance(value, int):
-        digits = f"{value:,}".replace(",", ",?")
+    # the digits as printed decide the pattern (Decimal("16.2") == Decimal("16.20") do not)
+    integer = isinstance(value, int)
+    return _printed(f"{value:,}" if integer else str(value), integer, percent)
+
+
+@functools.lru_cache(maxsize=4096)
+def _printed(value: str, integer: bool, percent: bool) -> re.Pattern[str]:
+    """The pattern of :func:`printed`, compiled once per value (abstracts share most values)."""
+    if integer:
+        digits = value.replace(",", ",?")
     else:
-        digits = re.escape(str(value)).replace(r"\.", "[.·]")
-        if str(value).startswith("0."):
+        digits = re.escape(value).replace(r"\.", "[.·]")
+        if value.startswith("0."):
             digits = "0?" + digits[1:]
     # a percentage of a pair may print its sign only once: "(36.3 vs 22.2%)"
     tail = r"(?=\s*%|\s*(?:vs\.?|v\.?|versus|and|to|,)\s*\d)" if percent else r"(?!\s*%)"
     return re.compile(rf"(?<![\w,·])(?<!\d[.·]){digits}(?!\d|[.·]\d){tail}")
+
+
+_WORD_NUMBERS = re.compile(rf"(?i)\b{num.WORD_NUMBER}(?:[- ]+and[- ]+{num.WORD_NUMBER})?\b")
 
 
 def places(quote: str, value: Decimal | int, *, percent: bool) -> list[tuple[int, int]]:
@@ -78,7 +90,7 @@ def places(quote: str, value: Decimal | int, *, percent: bool) -> list[tuple[int
     if not hits and not percent:  # number words: "Nineteen patients"
         hits = [
             (w.start(), w.end())
-            for w in re.finditer(rf"(?i)\b{num.WORD_NUMBER}(?:[- ]+and[- ]+{num.WORD_NUMBER})?\b", quote)
+            for w in _WORD_NUMBERS.finditer(quote)
             if num.to_int(w.group(0)) == value
         ]
     return hits
