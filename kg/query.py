@@ -64,7 +64,7 @@ from kg.queries import (
 from kg.rdf.iris import is_mesh_ui, is_pmid
 from kg.rdf.namespaces import PREFIXES, XSD
 from kg.store import KgStore
-from kg.summary import SUMMARIZED, open_summary
+from kg.summary import SUMMARIZED, holds, open_summary
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -176,6 +176,8 @@ def _prepare(
     # The shipped question a summary answers (not a file of the same name): asked of it too.
     shipped = named_queries().get(named.name)
     summary = SUMMARIZED.get(named.name) if shipped and shipped.text == named.text else None
+    if summary is not None:
+        summary = activate(summary, (p.name for p in values))
     for p, value in values.items():
         if p.type in VALUES_TYPES:
             terms = _mesh_tree(p, value, mesh) if p.type == "mesh-tree" else [_term(p, value, mesh)]
@@ -561,10 +563,10 @@ def run_query(
     the query gives its own dataset (FROM, FROM NAMED).
 
     A question a summary answers (``query.summary``) is asked of ``summary`` (default: the
-    summary of a :class:`KgStore`'s version) when there is one, else of the store: the same
-    rows either way. A SERVICE clause (pyoxigraph would fetch from the server it names) is
-    refused unless ``allow_service``; so is nesting deeper than :data:`MAX_QUERY_DEPTH` (see
-    :func:`check_query`).
+    summary of a :class:`KgStore`'s version) when there is one that holds it, else of the
+    store: the same rows either way. A SERVICE clause (pyoxigraph would fetch from the server
+    it names) is refused unless ``allow_service``; so is nesting deeper than
+    :data:`MAX_QUERY_DEPTH` (see :func:`check_query`).
     """
     prepared = query if isinstance(query, PreparedQuery) else PreparedQuery(query)
     shape = check_query(prepared.text, allow_service=allow_service, source=prepared.source)
@@ -575,7 +577,7 @@ def run_query(
     if prepared.summary is not None:
         if summary is None and isinstance(store, KgStore):
             summary = store.summary
-        if summary is not None:
+        if summary is not None and holds(summary, prepared.source):
             target, text = summary, prepared.summary
     try:
         value = target.query(

@@ -13,9 +13,23 @@ the same whatever the size of the store or of the summary. The summary is not pa
 store's quads, so dumps, shards and what ``kg publish`` sends do not change; a store without
 it (loaded from shards, an older kg's) is asked the question itself.
 
-Kept exact: the rows of a descriptor depend only on the articles that carry it, so a build
-recomputes the rows of every descriptor that an article it added, replaced or deleted carried
-before or carries now (:func:`refresh`), and of every descriptor when there is no summary yet.
+``outcomes`` (kg/queries/outcomes.rq) reads every study of the intervention, and with a
+condition every study of that condition in the store, then some twenty look-ups per outcome:
+at 10 M quads 150 ms for 622 rows. The summary holds, in the graph of each intervention
+descriptor, the question's rows for that descriptor alone: a node per row, with a statement
+per bound column (``kg:rowPmid``, ``kg:rowOutcome``… :data:`ROW`) and ``kg:rowCondition`` for
+each condition descriptor with which the question gives the row. Asked with a condition, the
+answer keeps the rows tagged with one of the condition's descriptors: the question's rows for
+a set of conditions are the union of its rows for each (the condition only narrows the
+studies that count), so the answer is the question's. Rows and tags are worked out by the
+question itself, without its condition and with it open (reporting the descriptor matched).
+
+Kept exact: the rows of a descriptor depend only on the articles that carry it (as a heading
+for ``cooccurrence``, as an intervention's MeSH term for ``outcomes``), so a build recomputes
+the rows of every descriptor that an article it added, replaced or deleted carried before or
+carries now (:func:`refresh`), and of every descriptor when there is no summary yet or when it
+was written by a kg that summarised fewer questions. The summary says which questions it
+answers (:func:`holds`); a question it does not answer is asked of the store.
 """
 
 from __future__ import annotations
@@ -24,9 +38,18 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, Store
+from pyoxigraph import (
+    BlankNode,
+    Literal,
+    NamedNode,
+    Quad,
+    QuerySolution,
+    QuerySolutions,
+    Store,
+    Triple,
+)
 
-from kg.queries import named_query, values_line
+from kg.queries import activate, named_query, values_line
 from kg.rdf.namespaces import KG, PREFIXES, XSD
 
 log = logging.getLogger(__name__)
@@ -47,8 +70,38 @@ WHERE {
 }
 ORDER BY ?rank
 """
+#: ``outcomes`` asked of the summary: its columns, order and parameter lines (``#? condition:``
+#: too; ``kind`` is bound by substitution, as in the question).
+OUTCOMES = "outcomes"
+OUTCOMES_ANSWER = """\
+SELECT DISTINCT ?pmid ?intervention ?intervention_text ?outcome ?kind
+       ?count ?denominator ?percentage ?grade ?p_value ?quote ?start ?end
+WHERE {
+  VALUES ?intervention { UNDEF }
+  # The condition's tags of each intervention's rows are read in one run of its graph and
+  # joined by hash with the condition's descriptors (a subquery: written as a plain VALUES,
+  # it is scanned once per row).
+  #? condition: GRAPH ?intervention { ?row kg:rowCondition ?condition }
+  #? condition: { SELECT ?condition WHERE { VALUES ?condition { UNDEF } } }
+  GRAPH ?intervention {
+    ?row kg:rowKind ?kind ; kg:rowPmid ?pmid ; kg:rowInterventionText ?intervention_text ;
+         kg:rowOutcome ?outcome .
+  }
+  # outside GRAPH (see ANSWER), and each alone: nested, they are joined by hash, over every
+  # graph of the summary
+  OPTIONAL { GRAPH ?intervention { ?row kg:rowCount ?count } }
+  OPTIONAL { GRAPH ?intervention { ?row kg:rowDenominator ?denominator } }
+  OPTIONAL { GRAPH ?intervention { ?row kg:rowPercentage ?percentage } }
+  OPTIONAL { GRAPH ?intervention { ?row kg:rowGrade ?grade } }
+  OPTIONAL { GRAPH ?intervention { ?row kg:rowPValue ?p_value } }
+  OPTIONAL { GRAPH ?intervention { ?row kg:rowQuote ?quote } }
+  OPTIONAL { GRAPH ?intervention { ?row kg:rowStart ?start } }
+  OPTIONAL { GRAPH ?intervention { ?row kg:rowEnd ?end } }
+}
+ORDER BY ?pmid ?start ?outcome
+"""
 #: The questions a summary answers, and the query that answers each from it.
-SUMMARIZED = {QUESTION: ANSWER}
+SUMMARIZED = {QUESTION: ANSWER, OUTCOMES: OUTCOMES_ANSWER}
 #: Descriptors recomputed by one query (bounds the memory a recomputation holds).
 BATCH = 256
 
@@ -56,8 +109,32 @@ BATCH = 256
 COUNT = KG.cooccurrenceArticles
 NAME = KG.cooccurringName
 RANK = KG.cooccurrenceRank
-#: What an article's heading names its descriptor with.
+#: An ``outcomes`` row's column → the predicate that holds it (the intervention names the graph).
+ROW = {
+    "pmid": KG.rowPmid,
+    "intervention_text": KG.rowInterventionText,
+    "outcome": KG.rowOutcome,
+    "kind": KG.rowKind,
+    "count": KG.rowCount,
+    "denominator": KG.rowDenominator,
+    "percentage": KG.rowPercentage,
+    "grade": KG.rowGrade,
+    "p_value": KG.rowPValue,
+    "quote": KG.rowQuote,
+    "start": KG.rowStart,
+    "end": KG.rowEnd,
+}
+CONDITION = KG.rowCondition
+#: In the summary's default graph: ``SUMMARY_NODE kg:summarizes "name"`` for each question it
+#: holds (a summary without it is an older kg's, which held ``cooccurrence`` only).
+SUMMARY_NODE = KG.summary
+SUMMARIZES = KG.summarizes
+#: What an article's heading names its descriptor with; an intervention, its MeSH term.
 DESCRIPTOR = KG.descriptor
+INTERVENTION = KG.intervention
+MESH = KG.mesh
+#: Where a row node is minted: ``ROWS`` + descriptor UI + ``/`` + its place among the rows.
+ROWS = "urn:kg:summary:outcomes:"
 
 
 def summary_path(version: Path) -> Path:
@@ -77,31 +154,46 @@ def open_summary(version: Path) -> Store | None:
         return None
 
 
+def holds(summary: Store, question: str) -> bool:
+    """Whether ``summary`` answers ``question`` (one of :data:`SUMMARIZED`)."""
+    if Quad(SUMMARY_NODE, SUMMARIZES, Literal(question)) in summary:
+        return True
+    # written before the summary said what it holds: co-occurrences only
+    return question == QUESTION and not any(
+        summary.quads_for_pattern(SUMMARY_NODE, SUMMARIZES, None, None)
+    )
+
+
 def descriptors(store: Store, graph: NamedNode) -> set[NamedNode]:
-    """The descriptors ``graph`` names (``?heading kg:descriptor ?d``): what a change of that
-    graph can change in the summary."""
-    return {
-        q.object
-        for q in store.quads_for_pattern(None, DESCRIPTOR, None, graph)
-        if isinstance(q.object, NamedNode)
-    }
+    """The descriptors ``graph`` names as a heading (``?heading kg:descriptor ?d``) or as an
+    intervention's MeSH term: what a change of that graph can change in the summary."""
+    found = _objects(store.quads_for_pattern(None, DESCRIPTOR, None, graph))
+    for i in _objects(store.quads_for_pattern(None, INTERVENTION, None, graph)):
+        found |= _objects(store.quads_for_pattern(i, MESH, None, graph))
+    return found
 
 
 def all_descriptors(store: Store) -> set[NamedNode]:
-    """Every descriptor a graph of ``store`` names."""
-    return {
-        q.object
-        for q in store.quads_for_pattern(None, DESCRIPTOR, None, None)
-        if isinstance(q.object, NamedNode)
-    }
+    """Every descriptor a graph of ``store`` names as a heading or as an intervention's."""
+    found = _objects(store.quads_for_pattern(None, DESCRIPTOR, None, None))
+    interventions = _objects(store.quads_for_pattern(None, INTERVENTION, None, None))
+    for q in store.quads_for_pattern(None, MESH, None, None):
+        if q.subject in interventions and isinstance(q.object, NamedNode):
+            found.add(q.object)
+    return found
+
+
+def _objects(quads: Iterator[Quad]) -> set[NamedNode]:
+    return {q.object for q in quads if isinstance(q.object, NamedNode)}
 
 
 def refresh(store: Store, summary: Store, touched: set[NamedNode] | None) -> int:
     """Recompute the summary's rows of the ``touched`` descriptors (None: of all, from an
-    empty summary) from ``store``; return how many rows it now holds for them.
+    empty summary; also when ``summary`` lacks a question of :data:`SUMMARIZED`) from
+    ``store``; return how many rows it now holds for them.
 
-    Only descriptors the question can be asked about are kept: those :func:`kg.query.values_block`
-    writes (MeSH IRIs); no other can be given as its ``descriptor``.
+    Only descriptors the questions can be asked about are kept: those
+    :func:`kg.query.values_block` writes (MeSH IRIs); no other can be given as a parameter.
     """
     # imported here: kg.query imports kg.store, which imports this module
     from kg.query import ParameterError, values_block
@@ -113,6 +205,8 @@ def refresh(store: Store, summary: Store, touched: set[NamedNode] | None) -> int
             return False
         return True
 
+    if touched is not None and not all(holds(summary, q) for q in SUMMARIZED):
+        touched = None  # an older kg's summary: what it lacks is worked out for every descriptor
     if touched is None:
         summary.clear()
         touched = all_descriptors(store)
@@ -124,8 +218,12 @@ def refresh(store: Store, summary: Store, touched: set[NamedNode] | None) -> int
             if summary.contains_named_graph(d):
                 summary.remove_graph(d)
         quads = list(_rows(store, _question(values_block("descriptor", batch))))
-        summary.bulk_extend(quads)
         written += sum(1 for q in quads if q.predicate == RANK)
+        outcomes = list(_outcome_rows(store, values_block("intervention", batch)))
+        written += sum(1 for q in outcomes if q.predicate == ROW["kind"])
+        summary.bulk_extend(quads + outcomes)
+    for question in SUMMARIZED:
+        summary.add(Quad(SUMMARY_NODE, SUMMARIZES, Literal(question)))
     summary.flush()
     summary.optimize()  # each bulk_extend leaves files of its own: one set to look up in
     return written
@@ -157,3 +255,76 @@ def _question(block: str) -> str:
     """The shipped question with ``block`` (a ``VALUES ?descriptor`` line) for its descriptor."""
     text = named_query(QUESTION).text
     return values_line("descriptor").sub(lambda _: block, text, count=1)
+
+
+#: A row of ``outcomes``: its intervention, and its columns in :data:`ROW`'s order.
+Row = tuple[NamedNode, tuple[NamedNode | Literal | None, ...]]
+
+
+def _outcome_rows(store: Store, block: str) -> Iterator[Quad]:
+    """``outcomes``' rows for the interventions ``block`` (a ``VALUES ?intervention`` line)
+    names, with the condition descriptors each is given for, as the summary holds them."""
+    plain, tagged = _outcome_questions(block)
+    rows: dict[Row, set[NamedNode]] = {}
+    for solution in _solutions(store, plain):
+        key = _row_key(solution)
+        if key is not None:
+            rows.setdefault(key, set())
+    for solution in _solutions(store, tagged):
+        key, condition = _row_key(solution), solution["condition"]
+        if key is None or not isinstance(condition, NamedNode):
+            continue
+        if key not in rows:  # a condition narrows the rows: never a row of its own
+            raise RuntimeError(f"{OUTCOMES}.rq gives a row with a condition, not without it")
+        rows[key].add(condition)
+    # a node per row, numbered in an order of the rows' own (the same for the same rows)
+    places: dict[NamedNode, int] = {}
+    for key in sorted(rows, key=lambda k: (k[0].value, *map(_sort_key, k[1]))):
+        intervention = key[0]
+        place = places[intervention] = places.get(intervention, 0) + 1
+        node = NamedNode(f"{ROWS}{intervention.value.rsplit('/', 1)[-1]}/{place}")
+        values = dict(zip(ROW, key[1], strict=True))
+        for column, predicate in ROW.items():
+            value = values[column]
+            if value is not None:
+                yield Quad(node, predicate, value, intervention)
+        for condition in sorted(rows[key], key=lambda n: n.value):
+            yield Quad(node, CONDITION, condition, intervention)
+
+
+def _outcome_questions(block: str) -> tuple[str, str]:
+    """The shipped ``outcomes`` for the interventions ``block`` names: without its condition,
+    and with it open (``VALUES ?condition { UNDEF }``) and reported as a column."""
+    text = values_line("intervention").sub(lambda _: block, named_query(OUTCOMES).text, count=1)
+    tagged = activate(text, ["condition"])
+    for old, new in (
+        ("SELECT DISTINCT ?study WHERE", "SELECT DISTINCT ?study ?condition WHERE"),
+        ("SELECT DISTINCT ?pmid", "SELECT DISTINCT ?condition ?pmid"),
+    ):
+        if tagged.count(old) != 1:
+            raise RuntimeError(f"{OUTCOMES}.rq changed: the summary cannot find {old!r} in it")
+        tagged = tagged.replace(old, new)
+    return text, tagged
+
+
+def _solutions(store: Store, text: str) -> QuerySolutions:
+    result = store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
+    if not isinstance(result, QuerySolutions):
+        raise TypeError(f"{OUTCOMES}.rq is not a SELECT query")
+    return result
+
+
+def _row_key(solution: QuerySolution) -> Row | None:
+    """The row of a solution; None (with a warning) for one the summary cannot hold exactly."""
+    intervention, values = solution["intervention"], [solution[c] for c in ROW]
+    if not isinstance(intervention, NamedNode) or not all(
+        v is None or isinstance(v, NamedNode | Literal) for v in values
+    ):
+        # kg's mapping writes a MeSH IRI and literals there; anything else is left out
+        log.warning("outcomes: a row of %s left out of the summary", intervention)
+        return None
+    return intervention, tuple(v for v in values if not isinstance(v, BlankNode | Triple))
+
+
+def _sort_key(term: object) -> tuple[int, str]:
+    return (0, "") if term is None else (1, str(term))

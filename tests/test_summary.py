@@ -17,8 +17,17 @@ from click.testing import CliRunner
 from kg.cli import main
 from kg.queries import named_query, parse_header
 from kg.query import prepare, rows, run_query
+from kg.rdf.namespaces import PREFIXES
 from kg.store import KgStore
-from kg.summary import COUNT, RANK, all_descriptors, refresh, summary_path
+from kg.summary import (
+    COUNT,
+    RANK,
+    SUMMARIZES,
+    all_descriptors,
+    holds,
+    refresh,
+    summary_path,
+)
 
 DATA = Path(__file__).parent / "data"
 FIRST = [
@@ -174,3 +183,105 @@ def test_only_the_shipped_question_is_answered_from_the_summary() -> None:
     edited = parse_header(shipped.text + "# edited\n", name="cooccurrence")
     assert prepare(edited, {"descriptor": SCOLIOSIS}).summary is None
     assert prepare(named_query("retracted")).summary is None
+
+
+SEED = DATA / "seed" / "000_e84263704ca7bb66.txt"
+GOLD = sorted((DATA / "gold" / "records").glob("*.xml"))
+
+
+def outcome_answers(store: KgStore) -> int:
+    """``outcomes`` from the summary and from the store, for every intervention descriptor of
+    the store, without a condition and with each condition descriptor it names (and a branch
+    of MeSH above them), without and with a kind: the same rows in the same order of the
+    question's keys. Returns how many rows were compared."""
+    assert store.summary is not None and holds(store.summary, "outcomes")
+    conditions: set[str | None] = {None, "Diseases"}
+    kinds: set[str | None] = {None}
+    for s in store.store.query(
+        "SELECT DISTINCT ?kind WHERE { ?o kg:outcomeKind ?kind }",
+        prefixes=PREFIXES, use_default_graph_as_union=True,
+    ):  # type: ignore[union-attr]
+        kinds.add(s["kind"].value)
+    kinds = set(sorted(kinds, key=str)[:3])
+    interventions = {
+        s["d"].value.rsplit("/", 1)[1]
+        for s in store.store.query(
+            "SELECT DISTINCT ?d WHERE { ?s kg:intervention ?i . ?i kg:mesh ?d }",
+            prefixes=PREFIXES, use_default_graph_as_union=True,
+        )  # type: ignore[union-attr]
+    }
+    for d in store.store.query(
+        "SELECT DISTINCT ?d WHERE { ?p kg:condition ?c . ?c kg:mesh ?d }",
+        prefixes=PREFIXES, use_default_graph_as_union=True,
+    ):  # type: ignore[union-attr]
+        conditions.add(d["d"].value.rsplit("/", 1)[1])
+    compared = 0
+    for intervention in sorted(interventions):
+        for condition in sorted(conditions, key=str):
+            for kind in sorted(kinds, key=str):
+                params = {"intervention": intervention, "condition": condition, "kind": kind}
+                q = prepare(named_query("outcomes"), {k: v for k, v in params.items() if v})
+                assert q.summary is not None
+                summarised, asked = rows(run_query(store, q)), rows(run_query(store.store, q))
+                def keys(found: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+                    return [(r["pmid"], r["start"], r["outcome"]) for r in found]
+                assert keys(summarised) == keys(asked), params
+                assert sorted(map(repr, summarised)) == sorted(map(repr, asked)), params
+                compared += len(asked)
+    return compared
+
+
+def test_the_summary_answers_outcomes_as_the_question_does_across_updates(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store"
+    kg("build", str(SEED), *map(str, GOLD), "--store", str(path))
+    with KgStore(path) as first:
+        assert outcome_answers(first) > 100
+    # one article deleted, one replaced under another PMID with its outcomes renamed, one added
+    deleted, renamed = GOLD[0], GOLD[1]
+    pmid = re.search(r"<PMID[^>]*>(\d+)</PMID>", _article(deleted))
+    changed = re.search(r"<PMID[^>]*>(\d+)</PMID>", _article(renamed))
+    assert pmid is not None and changed is not None
+    update = tmp_path / "update.xml"
+    update.write_text(
+        '<?xml version="1.0"?>\n<PubmedArticleSet>\n'
+        + _article(renamed).replace("the ", "the the ") + "\n"
+        + f'<DeleteCitation><PMID Version="1">{pmid[1]}</PMID></DeleteCitation>\n'
+        "</PubmedArticleSet>\n",
+        encoding="utf-8",
+    )
+    kg("build", str(update), str(DATA / "xml" / "32887691.xml"), "--store", str(path))
+    with KgStore(path) as second:
+        assert outcome_answers(second) > 100
+        assert second.summary is not None
+        whole = pyoxigraph.Store()
+        refresh(second.store, whole, None)
+        assert summary_rows(second.summary) == summary_rows(whole)
+
+
+def test_an_older_summary_answers_cooccurrence_only_until_the_next_build(tmp_path: Path) -> None:
+    """A summary written before it said what it holds (co-occurrences only) is not asked
+    ``outcomes``; the next build, whatever it changes, works out the whole summary again."""
+    path = tmp_path / "store"
+    kg("build", str(SEED), *map(str, GOLD[:4]), "--store", str(path))
+    with KgStore(path) as store:
+        version = store.version
+        q = prepare(named_query("outcomes"), {"intervention": "D016756"})
+        want = rows(run_query(store.store, q))
+        assert want
+    summary = pyoxigraph.Store(str(summary_path(version)))
+    summary.remove_graph(pyoxigraph.NamedNode("http://id.nlm.nih.gov/mesh/D016756"))
+    for quad in list(summary.quads_for_pattern(None, SUMMARIZES, None, None)):
+        summary.remove(quad)
+    summary.flush()
+    del summary
+    with KgStore(path) as older:
+        assert older.summary is not None
+        assert holds(older.summary, "cooccurrence") and not holds(older.summary, "outcomes")
+        assert rows(run_query(older, q)) == want
+    kg("build", str(DATA / "xml" / "32887691.xml"), "--store", str(path))
+    with KgStore(path) as rebuilt:
+        assert rebuilt.summary is not None and holds(rebuilt.summary, "outcomes")
+        assert rows(run_query(rebuilt, q)) == want
+        assert outcome_answers(rebuilt)
