@@ -214,6 +214,16 @@ def _variants(label: str, fold: Callable[[str], str]) -> list[str]:
     return [v for i, v in enumerate(variants) if v and v not in variants[:i]]
 
 
+class _Folded(dict[str, str]):
+    """Words → ``fold_word`` of them, folded on first look-up."""
+
+    __slots__ = ()
+
+    def __missing__(self, word: str) -> str:
+        folded = self[word] = fold_word(word)
+        return folded
+
+
 @dataclass(frozen=True, slots=True)
 class _Index:
     """What matching needs: every variant → UI (lookup), and the findable ones with prefixes."""
@@ -284,7 +294,7 @@ class MeshTable:
         self._tree_uis: list[str] = []  # the descriptor of each
         self._exclude = exclude
         self._index: _Index | None = None
-        self._cache: dict[str, str] = {}
+        self._cache = _Folded()
         self._recent: dict[str, tuple[MeshMatch, ...]] = {}
         self._looked_up: dict[str, str | None] = {}
         # prefixes → UI → whether it is in those categories (extraction asks the same few)
@@ -557,12 +567,7 @@ class MeshTable:
         """``fold_word`` of each word, remembered across calls (up to a bound)."""
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
-        get = self._cache.get
-        return [get(word) or self._fold_new(word) for word in words]
-
-    def _fold_new(self, word: str) -> str:
-        folded = self._cache[word] = fold_word(word)
-        return folded
+        return list(map(self._cache.__getitem__, words))  # a miss folds (_Folded.__missing__)
 
     def _all_concepts(self) -> dict[str, MeshConcept]:
         if self._concepts is None:
