@@ -92,7 +92,8 @@ def states_comparison(text: str) -> bool:
     low = text.lower()
     if (_has_operator(text) or any(map(low.__contains__, _STRONG_HINTS))) and _STRONG.search(text):
         return True
-    return bool(_COMPARISON.search(text)) and bool(directions(_WORDS.findall(low)))
+    # the direction words first: one dictionary look-up per word costs less than the scan
+    return bool(directions(_WORDS.findall(low))) and bool(_COMPARISON.search(text))
 
 
 _STRONG_HINTS = ("signific", "ci", "confidence", "differ", "similar", "comparable")

@@ -116,6 +116,8 @@ def word_number(text: str) -> int | None:
 
 def to_int(text: str) -> int | None:
     """An integer from digits ("1,234") or words ("Nineteen")."""
+    if text.isdigit():  # most are plain digits
+        return int(text)
     t = re.sub(r"[,\u2008\u2009\u202f]", "", text.strip())
     if t.isdigit():
         return int(t)

@@ -98,6 +98,9 @@ _PCT = rf"\(\s*(?P<pct>{num.NUM})\s*%\s*\)"
 _OF = rf"(?:(?:of|out of)\s+(?:the\s+)?(?P<of>{num.INTEGER}|these|them|those|whom)\s+)"
 # "Nineteen patients (70%)", "six of these patients", "12/40 (30%) patients", "12 (30%) patients"
 _MENTION = re.compile(
+    # a count starts with a digit or a number word's first letter (case-insensitively: "ſ" is an
+    # "s" to re.I); the look-ahead spares the scan the long alternation at every other character
+    r"(?=[\dzotfsenZOTFSENſ])"
     rf"(?<![\w.,/])(?P<count>{num.INTEGER})"
     rf"(?:\s*/\s*(?P<den>\d+)(?![\d.]|\s*%))?"
     rf"(?:\s*{_PCT})?"
@@ -998,10 +1001,19 @@ def _comparative(article: Article, sentences: list[Sentence], arms: tuple[Interv
     anywhere in the title or abstract, or arms compared in the title or objective."""
     return (
         any(a.role == "comparator" for a in arms)
-        or any(_RANDOMIZED.search(t) for t in [article.title or ""] + [s.quote for s in sentences])
+        or any(_randomized(t) for t in [article.title or ""] + [s.quote for s in sentences])
         or any(_VERSUS.search(t) and _THERAPY_CUE.search(t)
                for t in [article.title or ""] + [s.quote for s in sentences if s.role == OBJECTIVE])
     )
+
+
+def _randomized(text: str) -> bool:
+    """Whether ``text`` says the study was randomized or controlled (``_RANDOMIZED``)."""
+    if text.isascii():  # outside ASCII, re.I matches more than lower() does: search then
+        low = text.lower()
+        if "random" not in low and "placebo" not in low and "control " not in low:
+            return False
+    return _RANDOMIZED.search(text) is not None
 
 
 def _tied(f: _Found, arms: tuple[Intervention, ...], sample: int | None) -> bool:
