@@ -160,7 +160,7 @@ def mentions(
     long_forms = {a.short: a for a in abbreviations}.values()
     for i, s in enumerate(sentences):
         quote = s.quote
-        said = given.search(quote) is not None if given is not None else False
+        says_given: bool | None = None  # asked of the sentence once, when a term needs it
         found = _terms(quote, mesh=mesh, trees=trees)
         for a in long_forms:
             hits = short_form_spans(a.short, quote) if a.short in quote else []
@@ -175,8 +175,14 @@ def mentions(
         for ui, words, start, end in found:
             span = Span(start=s.start + start, end=s.start + end, quote=quote[start:end],
                         section=s.span.section)
-            inside = any(p.start <= span.start and span.end <= p.end for p in participants)
-            who = inside or (said if given is not None else _who(quote, start, end))
+            if any(p.start <= span.start and span.end <= p.end for p in participants):
+                who = True
+            elif given is not None:
+                if says_given is None:
+                    says_given = given.search(quote) is not None
+                who = says_given
+            else:
+                who = _who(quote, start, end)
             # a harm only when not said of who was studied (no need to search then)
             harm = not who and (s.role in (RESULTS, CONCLUSIONS) or bool(
                 _HARM.search(quote[max(0, start - 60) : end + 30])
