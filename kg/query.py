@@ -188,6 +188,8 @@ def _prepare(
             bindings[p.name] = _term(p, value, mesh)
     for name, value in given.items():  # undeclared, allowed
         bindings[name] = python_term(name, value)
+    if given:  # a variable of the question's own: the summary's answer does not have it
+        summary = None
     return PreparedQuery(text, bindings, named.name, summary)
 
 

@@ -183,6 +183,11 @@ def test_only_the_shipped_question_is_answered_from_the_summary() -> None:
     edited = parse_header(shipped.text + "# edited\n", name="cooccurrence")
     assert prepare(edited, {"descriptor": SCOLIOSIS}).summary is None
     assert prepare(named_query("retracted")).summary is None
+    outcomes = named_query("outcomes")
+    assert prepare(outcomes, {"intervention": "D016756", "kind": "response"}).summary is not None
+    # a variable of the question's own, bound too (the Python API allows it): not the summary's
+    assert prepare(outcomes, {"intervention": "D016756", "study": "x"},
+                   undeclared=True).summary is None
 
 
 SEED = DATA / "seed" / "000_e84263704ca7bb66.txt"
