@@ -183,6 +183,13 @@ def all_descriptors(store: Store) -> set[NamedNode]:
     return found
 
 
+def _names_an_intervention(store: Store, descriptor: NamedNode) -> bool:
+    return any(
+        any(store.quads_for_pattern(None, INTERVENTION, q.subject, q.graph_name))
+        for q in store.quads_for_pattern(None, MESH, descriptor, None)
+    )
+
+
 def _objects(quads: Iterator[Quad]) -> set[NamedNode]:
     return {q.object for q in quads if isinstance(q.object, NamedNode)}
 
@@ -212,21 +219,29 @@ def refresh(store: Store, summary: Store, touched: set[NamedNode] | None) -> int
         touched = all_descriptors(store)
     written = 0
     chosen = sorted((d for d in touched if askable(d)), key=lambda n: n.value)
-    for i in range(0, len(chosen), BATCH):
-        batch = chosen[i : i + BATCH]
-        for d in batch:
-            if summary.contains_named_graph(d):
-                summary.remove_graph(d)
+    for d in chosen:
+        if summary.contains_named_graph(d):
+            summary.remove_graph(d)
+    for batch in _batches(chosen):
         quads = list(_rows(store, _question(values_block("descriptor", batch))))
         written += sum(1 for q in quads if q.predicate == RANK)
-        outcomes = list(_outcome_rows(store, values_block("intervention", batch)))
-        written += sum(1 for q in outcomes if q.predicate == ROW["kind"])
-        summary.bulk_extend(quads + outcomes)
+        summary.bulk_extend(quads)
+    # outcomes only of a descriptor that names an intervention (most are headings only): each
+    # batch reads every study's conditions once
+    for batch in _batches([d for d in chosen if _names_an_intervention(store, d)]):
+        quads = list(_outcome_rows(store, values_block("intervention", batch)))
+        written += sum(1 for q in quads if q.predicate == ROW["kind"])
+        summary.bulk_extend(quads)
     for question in SUMMARIZED:
         summary.add(Quad(SUMMARY_NODE, SUMMARIZES, Literal(question)))
     summary.flush()
     summary.optimize()  # each bulk_extend leaves files of its own: one set to look up in
     return written
+
+
+def _batches(descriptors: list[NamedNode]) -> Iterator[list[NamedNode]]:
+    for i in range(0, len(descriptors), BATCH):
+        yield descriptors[i : i + BATCH]
 
 
 def _rows(store: Store, text: str) -> Iterator[Quad]:
