@@ -50,3 +50,8 @@ class UsageError(KgError):
 
 class NetworkError(KgError):
     """E-utilities could not be reached or kept failing, or (offline) the cache lacks an answer."""
+
+
+class WorkerError(KgError):
+    """A worker process died under kg (killed, out of memory): its part of the work is lost,
+    so nothing is reported as if it were whole."""

@@ -25,7 +25,7 @@ import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,7 +39,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Node
 
-from kg.errors import InputError, UsageError
+from kg.errors import InputError, UsageError, WorkerError
 from kg.formats import format_for_path
 from kg.mesh import MeshTable
 from kg.rdf.iris import is_mesh_ui
@@ -533,28 +533,40 @@ def _run_pool(
     shapes_ttl = shapes.serialize(format="turtle", encoding="utf-8")
     out: list[tuple[_Unit, list[ValidationResult], bytes]] = []
     pending: list[tuple[list[_Unit], Future[list[tuple[list[ValidationResult], bytes]]]]] = []
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(shapes_ttl, engine),
-    ) as pool:
 
-        def collect(block: bool) -> None:
-            while pending and (block or pending[0][1].done()):
-                chunk, future = pending.pop(0)
-                for unit, (results, report) in zip(chunk, future.result(), strict=True):
-                    out.append((_strip(unit), results, report))
-                    if on_unit is not None:
-                        on_unit()
+    def collect(block: bool) -> None:
+        while pending and (block or pending[0][1].done()):
+            chunk, future = pending.pop(0)
+            for unit, (results, report) in zip(chunk, future.result(), strict=True):
+                out.append((_strip(unit), results, report))
+                if on_unit is not None:
+                    on_unit()
 
-        while chunk := list(itertools.islice(units, chunk_size)):
-            pending.append((chunk, pool.submit(_check_chunk, chunk)))
-            if len(pending) >= 4 * workers:
-                collect(block=True)
-            collect(block=False)
-        collect(block=True)
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(shapes_ttl, engine),
+        ) as pool:
+            while chunk := list(itertools.islice(units, chunk_size)):
+                pending.append((chunk, pool.submit(_check_chunk, chunk)))
+                if len(pending) >= 4 * workers:
+                    collect(block=True)
+                collect(block=False)
+            collect(block=True)
+    except BrokenExecutor as exc:
+        raise WorkerError(WORKER_DIED) from exc
+    except BrokenPipeError:  # a worker died as work was handed to it (not our output: no 141)
+        raise WorkerError(WORKER_DIED) from None
     return out
+
+
+#: What a validation whose worker process died says (no partial report: it would read as valid).
+WORKER_DIED = (
+    "a validation worker process died (killed, or out of memory?); no report: "
+    "validate again, with fewer --workers if memory is short"
+)
 
 
 def _report(

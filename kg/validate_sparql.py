@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -44,9 +45,12 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
+from kg.errors import WorkerError
 from kg.mesh import MeshTable
 from kg.rdf.iris import is_mesh_ui
-from kg.validate import rdflib_term
+from kg.validate import WORKER_DIED, rdflib_term
+
+log = logging.getLogger(__name__)
 
 _MESH = "http://id.nlm.nih.gov/mesh/"
 _KNOWN = "https://w3id.org/kg/ontology#KnownMeshTerm"
@@ -1503,18 +1507,31 @@ class _Engines:
 
 _WORKER: _Engines | None = None
 _WORKER_STORE: ox.Store | None = None
+_CLAIMS: Any = None  # one flag per part of the queries, shared by every process
 
 
-def _init_worker(shapes_ttl: bytes, location: str | None, subclasses: bool) -> None:
-    global _WORKER, _WORKER_STORE
+def _claim(claims: Any, part: int) -> bool:
+    """Take ``part`` for this process unless another has taken it (each part runs once)."""
+    with claims.get_lock():
+        if claims[part]:
+            return False
+        claims[part] = 1
+        return True
+
+
+def _init_worker(shapes_ttl: bytes, location: str | None, subclasses: bool, claims: Any) -> None:
+    global _WORKER, _WORKER_STORE, _CLAIMS
     shapes = Graph()
     shapes.parse(data=shapes_ttl, format="turtle")
     _WORKER = _Engines(shapes, subclasses=subclasses)
     _WORKER_STORE = ox.Store.read_only(location) if location else None
+    _CLAIMS = claims
 
 
 def _work_direct(part: int, parts: int) -> list[_Done]:
     assert _WORKER is not None and _WORKER_STORE is not None, "worker not initialised"
+    if not _claim(_CLAIMS, part):
+        return []  # the parent process took it
     return _finish(_WORKER.direct, run(_WORKER.direct, _WORKER_STORE, part=part, parts=parts))
 
 
@@ -1544,12 +1561,13 @@ def validate_sparql(
     processes take them from the front and this one, once it has found which graphs must be
     copied and checked those, from the back.
     """
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 
     from kg.validate import _report, _split_default, _Unit, _unit, _units
 
     subclasses = bool(store.query(f"ASK {{ GRAPH ?g {{ ?s <{RDFS.subClassOf}> ?o }} }}"))
     pool = None
+    claims: Any = None
     # over a store on disk this process is one of the ``workers``: it checks which graphs must
     # be copied, copies them, then takes the parts of the queries that the pool has not begun
     parallel = workers > 1 and location is not None and per_article
@@ -1561,11 +1579,14 @@ def validate_sparql(
         shapes = Graph().parse(data=shapes_ttl, format="turtle")
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["kg.validate_sparql"])
+        # parts are claimed, not cancelled: cancelling a future a dying pool is about to fail
+        # makes CPython 3.11's pool print a traceback (InvalidStateError) from its own thread
+        claims = context.Array("b", 4 * workers)
         pool = ProcessPoolExecutor(
             max_workers=workers - 1 if parallel else workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(shapes_ttl, location, subclasses),
+            initargs=(shapes_ttl, location, subclasses, claims),
         )
     done: list[_Done] = []  # from the queries over the store itself
     done_copied: list[_Done] = []  # from copies of graphs
@@ -1586,7 +1607,15 @@ def validate_sparql(
             submit = pool.submit
 
             def start() -> None:
-                futures.extend(submit(_work_direct, i, parts) for i in range(parts))
+                # a pool that cannot start (no fork server: a script without a main guard, no
+                # processes left…) leaves its parts unsubmitted: this process runs them below
+                try:
+                    for i in range(parts):
+                        futures.append(submit(_work_direct, i, parts))
+                except Exception as e:
+                    why = next((line.strip() for line in str(e).splitlines() if line.strip()), "")
+                    log.warning("no worker processes (%s: %s); validating in this one",
+                                type(e).__name__, why)
 
             starter = threading.Thread(target=start, name="kg-validate-pool")
             starter.start()
@@ -1619,15 +1648,21 @@ def validate_sparql(
                 done_copied += engines.copied_batch(batch)
         if starter is not None:
             starter.join()
-        for part in reversed(range(len(futures))):  # the parts no worker has begun, from the end
-            if not futures[part].cancel():
-                break
+        mine: set[int] = set()
+        for part in reversed(range(parts if parallel else 0)):  # the parts no worker has begun
+            if not _claim(claims, part):
+                break  # a worker has begun it: the workers take the rest from the front
+            mine.add(part)
             done += _finish(engines.direct, run(engines.direct, store, part=part, parts=parts))
-        for future in futures:
-            if not future.cancelled():
+        for part, future in enumerate(futures):
+            if part not in mine:  # (what a worker returns for a part taken here is empty)
                 done += future.result()
         for future in futures_copied:
             done_copied += future.result()
+    except BrokenExecutor as exc:
+        raise WorkerError(WORKER_DIED) from exc
+    except BrokenPipeError:  # a worker died as work was handed to it (not our output: no 141)
+        raise WorkerError(WORKER_DIED) from None
     finally:
         if starter is not None:
             starter.join()

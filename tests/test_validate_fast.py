@@ -10,6 +10,7 @@ messages, for the same PMIDs and graphs.
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from kg.rdf.namespaces import PREFIXES
 from kg.store import KgStore
 from kg.validate import (
     SHAPES_DIR,
+    WORKER_DIED,
     ValidationReport,
     ValidationResult,
     _Checker,
@@ -313,6 +315,100 @@ def test_on_a_built_store_in_two_processes(tmp_path: Path) -> None:
         == (parallel.units, parallel.triples)
         == (reference.units, reference.triples)
     )
+
+
+def test_a_pool_that_cannot_start_validates_in_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker pool that fails to start (a script without a main guard under the fork server,
+    no processes left) once left every part unrun: a store with faults came back conforming."""
+    import concurrent.futures
+
+    from kg.pipeline import build
+
+    with KgStore.writing(tmp_path / "store") as writer:
+        build([DATA / "seed" / "000_e84263704ca7bb66.txt"], store=writer,
+              settings=Settings(store=tmp_path / "store"))
+        writer.store.update(  # a fault: every quote of the seed's spans no longer in its abstract
+            HEADER + "DELETE { GRAPH ?g { ?s oa:exact ?q } } "
+            'INSERT { GRAPH ?g { ?s oa:exact "not in the abstract" } } WHERE { GRAPH ?g { ?s oa:exact ?q } }'
+        )
+    store = KgStore(tmp_path / "store")
+    serial = validate(store, engine="sparql", workers=1)
+    assert serial.count("Violation")  # something to lose
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("An attempt has been made to start a new process\nbefore bootstrapping")
+
+    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "submit", refuse)
+    with caplog.at_level("WARNING", logger="kg.validate_sparql"):
+        parallel = validate(store, engine="sparql", workers=2)
+    assert seen(parallel.results) == seen(serial.results)
+    assert (parallel.units, parallel.triples) == (serial.units, serial.triples)
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "kg.validate_sparql"]
+    assert "no worker processes (RuntimeError: An attempt has been made" in warning
+    assert "\n" not in warning
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _pool_workers(pid: int) -> list[int]:
+    """The pool's worker processes under kg ``pid``: children of its fork server."""
+    servers = []
+    for child in _children(pid):
+        try:
+            if b"forkserver" in Path(f"/proc/{child}/cmdline").read_bytes():
+                servers.append(child)
+        except OSError:
+            continue
+    return [w for server in servers for w in _children(server)]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("engine", ["sparql", "pyshacl"])
+def test_a_worker_killed_midway_is_one_line_and_exit_3(tmp_path: Path, engine: str) -> None:
+    """kill -9 of a validation worker (as the OOM killer does) once gave a traceback and exit 1,
+    "violations found". Now: one line, exit 3, no report — or, where this process had already
+    validated every part itself (the sparql engine runs the parts no worker has begun), the
+    whole report, as one process gives it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    store = _build(tmp_path, [DATA / "seed" / "000_e84263704ca7bb66.txt",
+                              *sorted((DATA / "gold" / "records").iterdir())])
+    command = [sys.executable, "-m", "kg", "validate", "--store", str(store.path), "--engine", engine]
+    serial = subprocess.run([*command, "--workers", "1"], capture_output=True, text=True, timeout=300)
+    process = subprocess.Popen([*command, "--workers", "2"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (workers := _pool_workers(process.pid)) and time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert workers, "no validation worker started"
+        os.kill(workers[0], signal.SIGKILL)
+        out, err = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    if process.returncode == 3:
+        assert err.strip() == f"kg: error: {WORKER_DIED}" and not out
+    else:
+        assert engine == "sparql", (process.returncode, err)
+        assert (process.returncode, out) == (serial.returncode, serial.stdout)
 
 
 # --- the shared corpus ---------------------------------------------------------------------------
