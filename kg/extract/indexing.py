@@ -237,6 +237,8 @@ class Model:
     version: str
     bias: tuple[float, ...] = field(init=False, repr=False, compare=False)
     likely: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    # attribute → its (label, weight) pairs, zipped once rather than for every abstract
+    pairs: Mapping[str, tuple[tuple[int, float], ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         bias = [0.0] * len(self.labels)
@@ -247,6 +249,8 @@ class Model:
         z = sum(math.exp(b) for b in bias) if bias else 1.0
         floor = math.log(TOPIC_KEPT * z) - 10.0
         object.__setattr__(self, "likely", tuple(j for j, b in enumerate(bias) if b >= floor))
+        pairs = {a: tuple(zip(*row, strict=True)) for a, row in self.topic.items()}
+        object.__setattr__(self, "pairs", pairs)
 
     @property
     def found_by(self) -> str:
@@ -259,13 +263,13 @@ def topic_scores(model: Model, attributes: Iterable[str]) -> dict[str, float]:
     scores = list(model.bias)  # the constant attribute's row: every text has it
     # the labels that may reach the floor; None: all of them (the shipped model's case)
     touched = None if len(model.likely) == len(scores) else set(model.likely)
-    get = model.topic.get
+    get = model.pairs.get
     for a in attributes:
         row = get(a)
         if row:
             if touched is not None:
-                touched.update(row[0])
-            for j, w in zip(*row, strict=True):
+                touched.update(j for j, _ in row)
+            for j, w in row:
                 scores[j] += w
     exps = list(map(math.exp, scores))
     z = sum(exps)
