@@ -149,7 +149,7 @@ class KgStore:
                 yield self
                 phase("indexing for search")
                 self.refresh_search()
-                phase("summarising co-occurrences")
+                phase("summarising (co-occurrences, outcomes)")
                 self.refresh_summary()
                 self.flush()
             except BaseException:
