@@ -161,7 +161,9 @@ def _guess_roles(found: list[Sentence]) -> list[Sentence]:
             out.append(s)
             continue
         text = s.quote
-        if (i == n - 1 and n > 2) or (i >= n - 2 and n > 3 and _CONCLUDING.search(text)) or (_CONCLUDING.search(text) and i > 0):
+        # the last sentence, or a concluding one after the first (one search: the rule for the
+        # last two sentences asked the same of them)
+        if (i == n - 1 and n > 2) or (i > 0 and _CONCLUDING.search(text)):
             role = CONCLUSIONS
         elif (
             not seen_results
