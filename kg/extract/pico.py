@@ -475,7 +475,7 @@ def _inside(span: Span | None, spans: Sequence[Span]) -> bool:
 def _with_courses(found: list[Intervention], sentences: list[Sentence]) -> list[Intervention]:
     """ "The mean number of IVIg courses was 4.8 (range 1-15)" → courses of the named agent."""
     for s in sentences:
-        m = _COURSES.search(s.quote)
+        m = _courses(s.quote)
         if not m:
             continue
         stat = _MEAN.search(s.quote, m.start() - 10 if m.start() >= 10 else 0)
@@ -494,6 +494,14 @@ def _with_courses(found: list[Intervention], sentences: list[Sentence]) -> list[
         )
         found[target] = replace(found[target], courses=summary)
     return found
+
+
+def _courses(text: str) -> re.Match[str] | None:
+    """``_COURSES`` in ``text``: ASCII text without "number of" holds none (outside ASCII, re.I
+    matches more than lower() does: search then)."""
+    if text.isascii() and "number of" not in text.lower():
+        return None
+    return _COURSES.search(text)
 
 
 def _mentioned(found: list[Intervention], text: str) -> int | None:
@@ -529,7 +537,7 @@ def outcomes(
 ) -> tuple[Outcome, ...]:
     found: list[_Found] = []
     for i, s in enumerate(sentences):
-        if s.role != RESULTS or _COURSES.search(s.quote):
+        if s.role != RESULTS or _courses(s.quote):
             continue
         counted = _sentence_outcomes(s, i, arms)
         found.extend(counted)
