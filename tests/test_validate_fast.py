@@ -350,32 +350,24 @@ def test_a_pool_that_cannot_start_validates_in_this_process(
     assert "\n" not in warning
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def _pool_workers(pid: int) -> list[int]:
     """The pool's worker processes under kg ``pid``: children of its fork server."""
-    servers = []
-    for child in _children(pid):
+    import psutil
+
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.Error:
+        return []
+    workers = []
+    for child in children:
         try:
-            if b"forkserver" in Path(f"/proc/{child}/cmdline").read_bytes():
-                servers.append(child)
-        except OSError:
+            if "forkserver" in " ".join(child.cmdline()):
+                workers += [w.pid for w in child.children()]
+        except psutil.Error:
             continue
-    return [w for server in servers for w in _children(server)]
+    return workers
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 @pytest.mark.parametrize("engine", ["sparql", "pyshacl"])
 def test_a_worker_killed_midway_is_one_line_and_exit_3(tmp_path: Path, engine: str) -> None:
     """kill -9 of a validation worker (as the OOM killer does) once gave a traceback and exit 1,
