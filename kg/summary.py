@@ -39,14 +39,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pyoxigraph import (
-    BlankNode,
     Literal,
     NamedNode,
     Quad,
     QuerySolution,
     QuerySolutions,
     Store,
-    Triple,
 )
 
 from kg.queries import activate, named_query, values_line
@@ -331,14 +329,18 @@ def _solutions(store: Store, text: str) -> QuerySolutions:
 
 def _row_key(solution: QuerySolution) -> Row | None:
     """The row of a solution; None (with a warning) for one the summary cannot hold exactly."""
-    intervention, values = solution["intervention"], [solution[c] for c in ROW]
-    if not isinstance(intervention, NamedNode) or not all(
-        v is None or isinstance(v, NamedNode | Literal) for v in values
-    ):
+    intervention = solution["intervention"]
+    cells: list[NamedNode | Literal | None] = []
+    for column in ROW:
+        value = solution[column]
+        if value is not None and not isinstance(value, NamedNode | Literal):
+            break
+        cells.append(value)
+    if not isinstance(intervention, NamedNode) or len(cells) != len(ROW):
         # kg's mapping writes a MeSH IRI and literals there; anything else is left out
         log.warning("outcomes: a row of %s left out of the summary", intervention)
         return None
-    return intervention, tuple(v for v in values if not isinstance(v, BlankNode | Triple))
+    return intervention, tuple(cells)
 
 
 def _sort_key(term: object) -> tuple[int, str]:
