@@ -22,7 +22,9 @@ from kg.store import KgStore
 from kg.summary import (
     COUNT,
     RANK,
+    STUDY_ROW,
     SUMMARIZES,
+    SUMMARY_NODE,
     all_descriptors,
     holds,
     refresh,
@@ -188,6 +190,8 @@ def test_only_the_shipped_question_is_answered_from_the_summary() -> None:
     # a variable of the question's own, bound too (the Python API allows it): not the summary's
     assert prepare(outcomes, {"intervention": "D016756", "study": "x"},
                    undeclared=True).summary is None
+    studies = prepare(named_query("studies"), {"intervention": "Immunoglobulins"})
+    assert studies.summary is not None and "mesh/D016756>" in studies.summary  # the tree
 
 
 SEED = DATA / "seed" / "000_e84263704ca7bb66.txt"
@@ -290,3 +294,119 @@ def test_an_older_summary_answers_cooccurrence_only_until_the_next_build(tmp_pat
         assert rebuilt.summary is not None and holds(rebuilt.summary, "outcomes")
         assert rows(run_query(rebuilt, q)) == want
         assert outcome_answers(rebuilt)
+
+
+def study_answers(store: KgStore) -> int:
+    """``studies`` from the summary and from the store, for every intervention descriptor of
+    the store and for branches of MeSH above them (a tree of many descriptors): the same rows
+    in the same order of the question's keys. Returns how many rows were compared."""
+    assert store.summary is not None and holds(store.summary, "studies")
+    interventions: set[str | tuple[str, ...]] = {
+        s["d"].value.rsplit("/", 1)[1]
+        for s in store.store.query(
+            "SELECT DISTINCT ?d WHERE { ?s kg:intervention ?i . ?i kg:mesh ?d }",
+            prefixes=PREFIXES, use_default_graph_as_union=True,
+        )  # type: ignore[union-attr]
+    }
+    branches = [("Amino Acids, Peptides, and Proteins", "Heterocyclic Compounds",
+                 "Organic Chemicals"), ("Therapeutics",), ("Anti-Bacterial Agents",),
+                ("Immunoglobulins", "Antineoplastic Agents")]
+    compared = 0
+    for intervention in [*sorted(interventions, key=str), *branches]:
+        value = list(intervention) if isinstance(intervention, tuple) else intervention
+        q = prepare(named_query("studies"), {"intervention": value})
+        assert q.summary is not None
+        summarised, asked = rows(run_query(store, q)), rows(run_query(store.store, q))
+        def keys(found: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+            return [(r["sample_size"], r["pmid"], r["intervention_text"]) for r in found]
+        assert keys(summarised) == keys(asked), intervention
+        assert sorted(map(repr, summarised)) == sorted(map(repr, asked)), intervention
+        compared += len(asked)
+    return compared
+
+
+def _similar(page: str, pmid: str, title: str, year: str) -> str:
+    """``page`` (PubMed page text) under another PMID, its first similar article replaced by
+    ``pmid`` with ``title`` and ``year``."""
+    lines = page.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.endswith("PMID: 20722047"))
+    lines[first] = f"{title}.J Test. {year} Jan;1(1):1-2. J Test. {year}. PMID: {pmid}"
+    return "\n".join(lines).replace("PMID: 23906502", "PMID: 99000002") + "\n"
+
+
+def test_the_summary_answers_studies_as_the_question_does_across_updates(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store"
+    kg("build", str(SEED), *map(str, GOLD), "--store", str(path))
+    with KgStore(path) as first:
+        assert study_answers(first) > 20
+    # one article deleted, one replaced with its interventions reworded, one added, and a page
+    # that names an article of the store (not changed) as similar, with another title and year
+    deleted, renamed = GOLD[0], GOLD[1]
+    pmid = re.search(r"<PMID[^>]*>(\d+)</PMID>", _article(deleted))
+    assert pmid is not None
+    with KgStore(path) as first:
+        studied, descriptor = next(
+            (s["pmid"].value, s["d"].value.rsplit("/", 1)[1])
+            for s in first.store.query(
+                "SELECT ?pmid ?d WHERE { ?s kg:intervention ?i ; kg:describedIn ?a . "
+                "?i kg:mesh ?d . ?a fabio:hasPubMedId ?pmid } ORDER BY DESC(?pmid) ?d LIMIT 1",
+                prefixes=PREFIXES, use_default_graph_as_union=True,
+            )  # type: ignore[union-attr]
+        )
+        q = prepare(named_query("studies"), {"intervention": descriptor})
+        before = rows(run_query(first, q))
+    update = tmp_path / "update.xml"
+    update.write_text(
+        '<?xml version="1.0"?>\n<PubmedArticleSet>\n'
+        + _article(renamed).replace("the ", "the the ") + "\n"
+        + f'<DeleteCitation><PMID Version="1">{pmid[1]}</PMID></DeleteCitation>\n'
+        "</PubmedArticleSet>\n",
+        encoding="utf-8",
+    )
+    page = tmp_path / "similar.txt"
+    page.write_text(_similar(SEED.read_text("utf-8"), studied, "A an earlier title", "1901"),
+                    encoding="utf-8")
+    kg("build", str(update), str(page), str(DATA / "xml" / "32887691.xml"), "--store", str(path))
+    with KgStore(path) as second:
+        assert study_answers(second) > 20
+        after = rows(run_query(second, q))
+        assert second.summary is not None
+        whole = pyoxigraph.Store()
+        refresh(second.store, whole, None)
+        assert summary_rows(second.summary) == summary_rows(whole)
+    # the article named as similar has the page's title (the least) and year (a row more)
+    assert any(r["pmid"] == studied and r["title"] == "A an earlier title" for r in after)
+    assert any(r["pmid"] == studied and r["year"] == 1901 for r in after)
+    assert not any(r["pmid"] == studied and r["year"] == 1901 for r in before)
+
+
+def test_a_summary_without_studies_is_not_asked_them_until_the_next_build(
+    tmp_path: Path,
+) -> None:
+    """A summary an older kg wrote (``cooccurrence`` and ``outcomes`` only) is asked those,
+    not ``studies``; the next build works out the whole summary again."""
+    path = tmp_path / "store"
+    kg("build", str(SEED), *map(str, GOLD[:4]), "--store", str(path))
+    q = prepare(named_query("studies"), {"intervention": "D016756"})
+    with KgStore(path) as store:
+        version = store.version
+        want = rows(run_query(store.store, q))
+        assert want
+    summary = pyoxigraph.Store(str(summary_path(version)))
+    # what the older kg wrote: no studies rows, and no word that it holds them
+    summary.remove(pyoxigraph.Quad(SUMMARY_NODE, SUMMARIZES, pyoxigraph.Literal("studies")))
+    for quad in list(summary.quads_for_pattern(None, STUDY_ROW["role"], None, None)):
+        summary.remove(quad)
+    summary.flush()
+    del summary
+    with KgStore(path) as older:
+        assert older.summary is not None
+        assert holds(older.summary, "outcomes") and not holds(older.summary, "studies")
+        assert rows(run_query(older, q)) == want
+    kg("build", str(DATA / "xml" / "32887691.xml"), "--store", str(path))
+    with KgStore(path) as rebuilt:
+        assert rebuilt.summary is not None and holds(rebuilt.summary, "studies")
+        assert rows(run_query(rebuilt, q)) == want
+        assert study_answers(rebuilt)
