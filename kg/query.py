@@ -64,7 +64,7 @@ from kg.queries import (
 from kg.rdf.iris import is_mesh_ui, is_pmid
 from kg.rdf.namespaces import PREFIXES, XSD
 from kg.store import KgStore
-from kg.summary import SUMMARIZED, holds, open_summary
+from kg.summary import ONLY_WITH, SUMMARIZED, holds, open_summary
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -176,6 +176,9 @@ def _prepare(
     # The shipped question a summary answers (not a file of the same name): asked of it too.
     shipped = named_queries().get(named.name)
     summary = SUMMARIZED.get(named.name) if shipped and shipped.text == named.text else None
+    needed = ONLY_WITH.get(named.name)
+    if needed is not None and needed not in {p.name for p in values}:
+        summary = None  # the summary holds the question's rows with this parameter only
     if summary is not None:
         summary = activate(summary, (p.name for p in values))
     for p, value in values.items():

@@ -20,6 +20,7 @@ from kg.query import prepare, rows, run_query
 from kg.rdf.namespaces import PREFIXES
 from kg.store import KgStore
 from kg.summary import (
+    ADVERSE_ROW,
     COUNT,
     RANK,
     STUDY_ROW,
@@ -325,6 +326,41 @@ def study_answers(store: KgStore) -> int:
     return compared
 
 
+def adverse_answers(store: KgStore) -> int:
+    """``adverse-events`` from the summary and from the store, for every intervention
+    descriptor of the store and for branches of MeSH above them (an outcome of a study of two
+    descriptors of a tree is one row): the same rows in the same order of the question's keys.
+    Without an intervention it is asked of the store. Returns how many rows were compared."""
+    assert store.summary is not None and holds(store.summary, "adverse-events")
+    assert prepare(named_query("adverse-events")).summary is None
+    interventions: set[str | tuple[str, ...]] = {
+        s["d"].value.rsplit("/", 1)[1]
+        for s in store.store.query(
+            "SELECT DISTINCT ?d WHERE { ?s kg:intervention ?i . ?i kg:mesh ?d }",
+            prefixes=PREFIXES, use_default_graph_as_union=True,
+        )  # type: ignore[union-attr]
+    }
+    branches = [("Amino Acids, Peptides, and Proteins", "Heterocyclic Compounds",
+                 "Organic Chemicals"), ("Therapeutics",), ("Anti-Bacterial Agents",),
+                ("Immunoglobulins", "Antineoplastic Agents")]
+    compared = 0
+    for intervention in [*sorted(interventions, key=str), *branches]:
+        value = list(intervention) if isinstance(intervention, tuple) else intervention
+        q = prepare(named_query("adverse-events"), {"intervention": value})
+        assert q.summary is not None
+        summarised, asked = rows(run_query(store, q)), rows(run_query(store.store, q))
+        def keys(found: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+            return [(r["grade"], r["pmid"], r["start"], r["event"]) for r in found]
+        assert keys(summarised) == keys(asked), intervention
+        if isinstance(intervention, tuple):  # a tree: the interventions joined in any order
+            for found in summarised, asked:
+                for r in found:
+                    r["interventions"] = sorted(r["interventions"].split("; "))
+        assert sorted(map(repr, summarised)) == sorted(map(repr, asked)), intervention
+        compared += len(asked)
+    return compared
+
+
 def _similar(page: str, pmid: str, title: str, year: str) -> str:
     """``page`` (PubMed page text) under another PMID, its first similar article replaced by
     ``pmid`` with ``title`` and ``year``."""
@@ -334,13 +370,14 @@ def _similar(page: str, pmid: str, title: str, year: str) -> str:
     return "\n".join(lines).replace("PMID: 23906502", "PMID: 99000002") + "\n"
 
 
-def test_the_summary_answers_studies_as_the_question_does_across_updates(
+def test_the_summary_answers_studies_and_adverse_events_as_the_questions_do_across_updates(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "store"
     kg("build", str(SEED), *map(str, GOLD), "--store", str(path))
     with KgStore(path) as first:
         assert study_answers(first) > 20
+        assert adverse_answers(first) > 5
     # one article deleted, one replaced with its interventions reworded, one added, and a page
     # that names an article of the store (not changed) as similar, with another title and year
     deleted, renamed = GOLD[0], GOLD[1]
@@ -371,6 +408,7 @@ def test_the_summary_answers_studies_as_the_question_does_across_updates(
     kg("build", str(update), str(page), str(DATA / "xml" / "32887691.xml"), "--store", str(path))
     with KgStore(path) as second:
         assert study_answers(second) > 20
+        assert adverse_answers(second) > 5
         after = rows(run_query(second, q))
         assert second.summary is not None
         whole = pyoxigraph.Store()
@@ -386,27 +424,32 @@ def test_a_summary_without_studies_is_not_asked_them_until_the_next_build(
     tmp_path: Path,
 ) -> None:
     """A summary an older kg wrote (``cooccurrence`` and ``outcomes`` only) is asked those,
-    not ``studies``; the next build works out the whole summary again."""
+    not ``studies`` nor ``adverse-events``; the next build works out the whole summary again."""
     path = tmp_path / "store"
     kg("build", str(SEED), *map(str, GOLD[:4]), "--store", str(path))
     q = prepare(named_query("studies"), {"intervention": "D016756"})
+    a = prepare(named_query("adverse-events"), {"intervention": "D016756"})
     with KgStore(path) as store:
         version = store.version
-        want = rows(run_query(store.store, q))
-        assert want
+        want, events = rows(run_query(store.store, q)), rows(run_query(store.store, a))
+        assert want and events
     summary = pyoxigraph.Store(str(summary_path(version)))
-    # what the older kg wrote: no studies rows, and no word that it holds them
-    summary.remove(pyoxigraph.Quad(SUMMARY_NODE, SUMMARIZES, pyoxigraph.Literal("studies")))
-    for quad in list(summary.quads_for_pattern(None, STUDY_ROW["role"], None, None)):
-        summary.remove(quad)
+    # what the older kg wrote: no such rows, and no word that it holds them
+    for question in ("studies", "adverse-events"):
+        summary.remove(pyoxigraph.Quad(SUMMARY_NODE, SUMMARIZES, pyoxigraph.Literal(question)))
+    for predicate in (STUDY_ROW["role"], ADVERSE_ROW["event"]):
+        for quad in list(summary.quads_for_pattern(None, predicate, None, None)):
+            summary.remove(quad)
     summary.flush()
     del summary
     with KgStore(path) as older:
         assert older.summary is not None
         assert holds(older.summary, "outcomes") and not holds(older.summary, "studies")
+        assert not holds(older.summary, "adverse-events")
         assert rows(run_query(older, q)) == want
+        assert rows(run_query(older, a)) == events
     kg("build", str(DATA / "xml" / "32887691.xml"), "--store", str(path))
     with KgStore(path) as rebuilt:
         assert rebuilt.summary is not None and holds(rebuilt.summary, "studies")
         assert rows(run_query(rebuilt, q)) == want
-        assert study_answers(rebuilt)
+        assert study_answers(rebuilt) and adverse_answers(rebuilt)
