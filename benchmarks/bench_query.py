@@ -17,10 +17,11 @@ figures are worth) and ends with a table of warm Oxigraph latency and rows per q
 each size, with the growth from one size to the next (time ×, rows ×): a question that scales grows no faster than its
 rows. ``--optimize`` compacts each store after its bulk load (``Store.optimize``; the stores
 are kept apart from the plain ones). Each store gets the summary ``kg build`` keeps beside it
-(kg/summary.py; its build time is printed), which answers ``cooccurrence``, ``outcomes`` and
-``studies``; ``--no-summary`` asks every question of the store itself (otherwise the summary's
-rows are checked against the store's). ``--queries DIR`` runs ``DIR/NAME.rq`` instead of a
-shipped question (to compare shapes); ``--only NAME`` times only that question.
+(kg/summary.py; its build time is printed), which answers ``cooccurrence``, ``outcomes``,
+``studies`` and ``adverse-events`` with an intervention; ``--no-summary`` asks every
+question of the store itself (otherwise the summary's rows are checked against the store's,
+the concatenated design and interventions as sets). ``--queries DIR`` runs ``DIR/NAME.rq``
+instead of a shipped question (to compare shapes); ``--only NAME`` times only that question.
 
     python benchmarks/bench_query.py [--triples 1000000 | --sizes N,N,...] [--repeat 7]
                                      [--rdflib-repeat 3] [--rdflib-max 2000000] [--optimize] [--no-summary]
@@ -69,6 +70,7 @@ QUESTIONS: list[tuple[str, dict[str, object]]] = [
     ("outcomes", {"intervention": "D016756", "kind": "response"}),
     ("adverse-events", {}),
     ("adverse-events", {"intervention": "Antineoplastic Agents"}),
+    ("adverse-events", {"intervention": "Organic Chemicals"}),  # a tree of 2,171 descriptors
     ("related", {"pmid": "23906502"}),
     ("retracted", {}),
     ("cooccurrence", {"descriptor": "Scoliosis"}),
