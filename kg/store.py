@@ -149,7 +149,7 @@ class KgStore:
                 yield self
                 phase("indexing for search")
                 self.refresh_search()
-                phase("summarising (co-occurrences, outcomes)")
+                phase("summarising (co-occurrences, outcomes, studies, adverse events)")
                 self.refresh_summary()
                 self.flush()
             except BaseException:

@@ -408,4 +408,4 @@ def test_build_says_what_it_is_doing(tmp_path: Path) -> None:
         build(files, store=store, settings=Settings(store=tmp_path / "s"), on_phase=heard.append)
     assert heard[:3] == ["file 1/3", "file 2/3", "file 3/3"]
     assert heard[3:] == ["loading into the store", "compacting the store", "indexing for search",
-                         "summarising (co-occurrences, outcomes)"]
+                         "summarising (co-occurrences, outcomes, studies, adverse events)"]
