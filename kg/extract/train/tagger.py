@@ -346,7 +346,7 @@ def sweep(
                      "mean": round(sum(best.values()) / max(1, len(best)), 4)})
         log.info("%s", json.dumps(rows[-1]))
     return rows
-VERSION = "4"
+VERSION = "5"
 
 
 def train_shipped(
