@@ -297,23 +297,30 @@ def test_an_older_summary_answers_cooccurrence_only_until_the_next_build(tmp_pat
         assert outcome_answers(rebuilt)
 
 
-def study_answers(store: KgStore) -> int:
-    """``studies`` from the summary and from the store, for every intervention descriptor of
-    the store and for branches of MeSH above them (a tree of many descriptors): the same rows
-    in the same order of the question's keys. Returns how many rows were compared."""
-    assert store.summary is not None and holds(store.summary, "studies")
-    interventions: set[str | tuple[str, ...]] = {
+def intervention_values(store: KgStore) -> list[str | tuple[str, ...]]:
+    """Every intervention descriptor of the store, then branches of MeSH above them (trees of
+    many descriptors, one with three trees at once): the values a question is asked with."""
+    interventions: set[str] = {
         s["d"].value.rsplit("/", 1)[1]
         for s in store.store.query(
             "SELECT DISTINCT ?d WHERE { ?s kg:intervention ?i . ?i kg:mesh ?d }",
             prefixes=PREFIXES, use_default_graph_as_union=True,
         )  # type: ignore[union-attr]
     }
-    branches = [("Amino Acids, Peptides, and Proteins", "Heterocyclic Compounds",
-                 "Organic Chemicals"), ("Therapeutics",), ("Anti-Bacterial Agents",),
-                ("Immunoglobulins", "Antineoplastic Agents")]
+    branches: list[str | tuple[str, ...]] = [
+        ("Amino Acids, Peptides, and Proteins", "Heterocyclic Compounds", "Organic Chemicals"),
+        ("Therapeutics",), ("Anti-Bacterial Agents",), ("Immunoglobulins", "Antineoplastic Agents"),
+    ]
+    return [*sorted(interventions), *branches]
+
+
+def study_answers(store: KgStore) -> int:
+    """``studies`` from the summary and from the store, for every intervention descriptor of
+    the store and for branches of MeSH above them (a tree of many descriptors): the same rows
+    in the same order of the question's keys. Returns how many rows were compared."""
+    assert store.summary is not None and holds(store.summary, "studies")
     compared = 0
-    for intervention in [*sorted(interventions, key=str), *branches]:
+    for intervention in intervention_values(store):
         value = list(intervention) if isinstance(intervention, tuple) else intervention
         q = prepare(named_query("studies"), {"intervention": value})
         assert q.summary is not None
@@ -333,18 +340,8 @@ def adverse_answers(store: KgStore) -> int:
     Without an intervention it is asked of the store. Returns how many rows were compared."""
     assert store.summary is not None and holds(store.summary, "adverse-events")
     assert prepare(named_query("adverse-events")).summary is None
-    interventions: set[str | tuple[str, ...]] = {
-        s["d"].value.rsplit("/", 1)[1]
-        for s in store.store.query(
-            "SELECT DISTINCT ?d WHERE { ?s kg:intervention ?i . ?i kg:mesh ?d }",
-            prefixes=PREFIXES, use_default_graph_as_union=True,
-        )  # type: ignore[union-attr]
-    }
-    branches = [("Amino Acids, Peptides, and Proteins", "Heterocyclic Compounds",
-                 "Organic Chemicals"), ("Therapeutics",), ("Anti-Bacterial Agents",),
-                ("Immunoglobulins", "Antineoplastic Agents")]
     compared = 0
-    for intervention in [*sorted(interventions, key=str), *branches]:
+    for intervention in intervention_values(store):
         value = list(intervention) if isinstance(intervention, tuple) else intervention
         q = prepare(named_query("adverse-events"), {"intervention": value})
         assert q.summary is not None
