@@ -37,6 +37,14 @@ def test_shipped_models_load_once_with_their_manifest() -> None:
     assert tagger.manifest["features_version"] == F.FEATURES_VERSION
     assert set(tagger.manifest["models"]) == {"pio", "outcome"}
     assert tagger.found_by.startswith("model:tagger-")
+    # the manifest is what the training script writes: its version and parameters
+    from kg.extract.train import tagger as train
+
+    assert tagger.version == train.VERSION
+    assert set(tagger.manifest["models"]) == set(train.SHIPPED)
+    for task, meta in tagger.manifest["models"].items():
+        assert meta["labels"] == train.USE[task]
+        assert tagger.manifest["params"][task] == {**train.PARAMS, **train.SHIPPED_PARAMS[task]}
 
 
 def test_a_corrupt_model_is_refused(tmp_path: Path) -> None:
