@@ -63,7 +63,7 @@ answers (:func:`holds`); a question it does not answer is asked of the store.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -420,19 +420,10 @@ def _outcome_rows(store: Store, block: str) -> Iterator[Quad]:
         if key not in rows:  # a condition narrows the rows: never a row of its own
             raise RuntimeError(f"{OUTCOMES}.rq gives a row with a condition, not without it")
         rows[key].add(condition)
-    # a node per row, numbered in an order of the rows' own (the same for the same rows)
-    places: dict[NamedNode, int] = {}
-    for key in sorted(rows, key=lambda k: (k[0].value, *map(_sort_key, k[1]))):
-        intervention = key[0]
-        place = places[intervention] = places.get(intervention, 0) + 1
-        node = NamedNode(f"{ROWS}{intervention.value.rsplit('/', 1)[-1]}/{place}")
-        values = dict(zip(ROW, key[1], strict=True))
-        for column, predicate in ROW.items():
-            value = values[column]
-            if value is not None:
-                yield Quad(node, predicate, value, intervention)
+    for node, key in _numbered(rows, ROWS):
+        yield from _cells(node, ROW, key)
         for condition in sorted(rows[key], key=lambda n: n.value):
-            yield Quad(node, CONDITION, condition, intervention)
+            yield Quad(node, CONDITION, condition, key[0])
 
 
 def _outcome_questions(block: str) -> tuple[str, str]:
@@ -480,6 +471,24 @@ def _sort_key(term: object) -> tuple[int, str]:
     return (0, "") if term is None else (1, str(term))
 
 
+def _numbered(rows: Iterable[Row], prefix: str) -> Iterator[tuple[NamedNode, Row]]:
+    """Each row with its node: ``prefix`` + its descriptor's UI + ``/`` + its place among the
+    descriptor's rows, numbered in an order of the rows' own (the same for the same rows)."""
+    places: dict[NamedNode, int] = {}
+    for key in sorted(rows, key=lambda k: (k[0].value, *map(_sort_key, k[1]))):
+        intervention = key[0]
+        place = places[intervention] = places.get(intervention, 0) + 1
+        yield NamedNode(f"{prefix}{intervention.value.rsplit('/', 1)[-1]}/{place}"), key
+
+
+def _cells(node: NamedNode, columns: dict[str, NamedNode], row: Row) -> Iterator[Quad]:
+    """A row's bound cells (in ``columns``' order), in the graph of its descriptor."""
+    graph, cells = row
+    for predicate, value in zip(columns.values(), cells, strict=True):
+        if value is not None:
+            yield Quad(node, predicate, value, graph)
+
+
 def _study_rows(store: Store, block: str) -> Iterator[Quad]:
     """``studies``' rows for the interventions ``block`` (a ``VALUES ?intervention`` line)
     names, as the summary holds them."""
@@ -489,14 +498,8 @@ def _study_rows(store: Store, block: str) -> Iterator[Quad]:
         key = _row_key(solution, STUDIES, STUDY_ROW)
         if key is not None:
             rows.append(key)
-    # a node per row, numbered in an order of the rows' own (the same for the same rows)
-    places: dict[NamedNode, int] = {}
-    for intervention, cells in sorted(rows, key=lambda k: (k[0].value, *map(_sort_key, k[1]))):
-        place = places[intervention] = places.get(intervention, 0) + 1
-        node = NamedNode(f"{STUDY_ROWS}{intervention.value.rsplit('/', 1)[-1]}/{place}")
-        for predicate, value in zip(STUDY_ROW.values(), cells, strict=True):
-            if value is not None:
-                yield Quad(node, predicate, value, intervention)
+    for node, key in _numbered(rows, STUDY_ROWS):
+        yield from _cells(node, STUDY_ROW, key)
 
 
 def _adverse_rows(store: Store, block: str) -> Iterator[Quad]:
@@ -527,6 +530,4 @@ def _adverse_rows(store: Store, block: str) -> Iterator[Quad]:
             # numbered in an order of the outcome's rows (the same in every descriptor's graph)
             for place, row in enumerate(sorted(cells, key=lambda c: tuple(map(_sort_key, c))), 1):
                 node = NamedNode(f"{ADVERSE_ROWS}{quote(outcome.value, safe='')}/{place}")
-                for predicate, value in zip(ADVERSE_ROW.values(), row, strict=True):
-                    if value is not None:
-                        yield Quad(node, predicate, value, intervention)
+                yield from _cells(node, ADVERSE_ROW, (intervention, row))

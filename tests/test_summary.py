@@ -213,32 +213,41 @@ def outcome_answers(store: KgStore) -> int:
     ):  # type: ignore[union-attr]
         kinds.add(s["kind"].value)
     kinds = set(sorted(kinds, key=str)[:3])
-    interventions = {
-        s["d"].value.rsplit("/", 1)[1]
-        for s in store.store.query(
-            "SELECT DISTINCT ?d WHERE { ?s kg:intervention ?i . ?i kg:mesh ?d }",
-            prefixes=PREFIXES, use_default_graph_as_union=True,
-        )  # type: ignore[union-attr]
-    }
     for d in store.store.query(
         "SELECT DISTINCT ?d WHERE { ?p kg:condition ?c . ?c kg:mesh ?d }",
         prefixes=PREFIXES, use_default_graph_as_union=True,
     ):  # type: ignore[union-attr]
         conditions.add(d["d"].value.rsplit("/", 1)[1])
     compared = 0
-    for intervention in sorted(interventions):
+    for intervention in intervention_descriptors(store):
         for condition in sorted(conditions, key=str):
             for kind in sorted(kinds, key=str):
                 params = {"intervention": intervention, "condition": condition, "kind": kind}
-                q = prepare(named_query("outcomes"), {k: v for k, v in params.items() if v})
-                assert q.summary is not None
-                summarised, asked = rows(run_query(store, q)), rows(run_query(store.store, q))
-                def keys(found: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-                    return [(r["pmid"], r["start"], r["outcome"]) for r in found]
-                assert keys(summarised) == keys(asked), params
-                assert sorted(map(repr, summarised)) == sorted(map(repr, asked)), params
-                compared += len(asked)
+                compared += same_answer(store, "outcomes", {k: v for k, v in params.items() if v},
+                                        ("pmid", "start", "outcome"))
     return compared
+
+
+def same_answer(
+    store: KgStore, question: str, params: dict[str, Any], order: tuple[str, ...],
+    *, joined: bool = False,
+) -> int:
+    """``question`` with ``params`` from the summary and from the store: the same rows, in the
+    same order of the question's sort keys ``order`` (rows that tie may come in either order);
+    ``joined``: the ``interventions`` column compared as a set of names (a tree's interventions
+    are joined in any order). Returns how many rows were compared."""
+    q = prepare(named_query(question), params)
+    assert q.summary is not None
+    summarised, asked = rows(run_query(store, q)), rows(run_query(store.store, q))
+    assert [tuple(r[k] for k in order) for r in summarised] == [
+        tuple(r[k] for k in order) for r in asked
+    ], params
+    if joined:
+        for found in summarised, asked:
+            for r in found:
+                r["interventions"] = sorted(r["interventions"].split("; "))
+    assert sorted(map(repr, summarised)) == sorted(map(repr, asked)), params
+    return len(asked)
 
 
 def test_the_summary_answers_outcomes_as_the_question_does_across_updates(
@@ -297,21 +306,25 @@ def test_an_older_summary_answers_cooccurrence_only_until_the_next_build(tmp_pat
         assert outcome_answers(rebuilt)
 
 
-def intervention_values(store: KgStore) -> list[str | tuple[str, ...]]:
-    """Every intervention descriptor of the store, then branches of MeSH above them (trees of
-    many descriptors, one with three trees at once): the values a question is asked with."""
-    interventions: set[str] = {
+def intervention_descriptors(store: KgStore) -> list[str]:
+    """The UI of every descriptor the store names as an intervention's MeSH term, sorted."""
+    return sorted({
         s["d"].value.rsplit("/", 1)[1]
         for s in store.store.query(
             "SELECT DISTINCT ?d WHERE { ?s kg:intervention ?i . ?i kg:mesh ?d }",
             prefixes=PREFIXES, use_default_graph_as_union=True,
         )  # type: ignore[union-attr]
-    }
+    })
+
+
+def intervention_values(store: KgStore) -> list[str | tuple[str, ...]]:
+    """Every intervention descriptor of the store, then branches of MeSH above them (trees of
+    many descriptors, one with three trees at once): the values a question is asked with."""
     branches: list[str | tuple[str, ...]] = [
         ("Amino Acids, Peptides, and Proteins", "Heterocyclic Compounds", "Organic Chemicals"),
         ("Therapeutics",), ("Anti-Bacterial Agents",), ("Immunoglobulins", "Antineoplastic Agents"),
     ]
-    return [*sorted(interventions), *branches]
+    return [*intervention_descriptors(store), *branches]
 
 
 def study_answers(store: KgStore) -> int:
@@ -322,14 +335,8 @@ def study_answers(store: KgStore) -> int:
     compared = 0
     for intervention in intervention_values(store):
         value = list(intervention) if isinstance(intervention, tuple) else intervention
-        q = prepare(named_query("studies"), {"intervention": value})
-        assert q.summary is not None
-        summarised, asked = rows(run_query(store, q)), rows(run_query(store.store, q))
-        def keys(found: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-            return [(r["sample_size"], r["pmid"], r["intervention_text"]) for r in found]
-        assert keys(summarised) == keys(asked), intervention
-        assert sorted(map(repr, summarised)) == sorted(map(repr, asked)), intervention
-        compared += len(asked)
+        compared += same_answer(store, "studies", {"intervention": value},
+                                ("sample_size", "pmid", "intervention_text"))
     return compared
 
 
@@ -343,18 +350,9 @@ def adverse_answers(store: KgStore) -> int:
     compared = 0
     for intervention in intervention_values(store):
         value = list(intervention) if isinstance(intervention, tuple) else intervention
-        q = prepare(named_query("adverse-events"), {"intervention": value})
-        assert q.summary is not None
-        summarised, asked = rows(run_query(store, q)), rows(run_query(store.store, q))
-        def keys(found: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-            return [(r["grade"], r["pmid"], r["start"], r["event"]) for r in found]
-        assert keys(summarised) == keys(asked), intervention
-        if isinstance(intervention, tuple):  # a tree: the interventions joined in any order
-            for found in summarised, asked:
-                for r in found:
-                    r["interventions"] = sorted(r["interventions"].split("; "))
-        assert sorted(map(repr, summarised)) == sorted(map(repr, asked)), intervention
-        compared += len(asked)
+        compared += same_answer(store, "adverse-events", {"intervention": value},
+                                ("grade", "pmid", "start", "event"),
+                                joined=isinstance(intervention, tuple))
     return compared
 
 
