@@ -19,6 +19,7 @@ from kg's MeSH table) are reported but do not, unless ``fail_on`` says so.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -542,23 +543,18 @@ def _run_pool(
                 if on_unit is not None:
                     on_unit()
 
-    try:
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(shapes_ttl, engine),
-        ) as pool:
-            while chunk := list(itertools.islice(units, chunk_size)):
-                pending.append((chunk, pool.submit(_check_chunk, chunk)))
-                if len(pending) >= 4 * workers:
-                    collect(block=True)
-                collect(block=False)
-            collect(block=True)
-    except BrokenExecutor as exc:
-        raise WorkerError(WORKER_DIED) from exc
-    except BrokenPipeError:  # a worker died as work was handed to it (not our output: no 141)
-        raise WorkerError(WORKER_DIED) from None
+    with worker_deaths(), ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(shapes_ttl, engine),
+    ) as pool:
+        while chunk := list(itertools.islice(units, chunk_size)):
+            pending.append((chunk, pool.submit(_check_chunk, chunk)))
+            if len(pending) >= 4 * workers:
+                collect(block=True)
+            collect(block=False)
+        collect(block=True)
     return out
 
 
@@ -567,6 +563,18 @@ WORKER_DIED = (
     "a validation worker process died (killed, or out of memory?); no report: "
     "validate again, with fewer --workers if memory is short"
 )
+
+
+@contextlib.contextmanager
+def worker_deaths() -> Iterator[None]:
+    """A worker process that died inside the block (kill -9, the OOM killer) → one
+    :class:`WorkerError`: its part of the work is lost, so no report is made."""
+    try:
+        yield
+    except BrokenExecutor as exc:
+        raise WorkerError(WORKER_DIED) from exc
+    except BrokenPipeError:  # a worker died as work was handed to it (not our output: no 141)
+        raise WorkerError(WORKER_DIED) from None
 
 
 def _report(

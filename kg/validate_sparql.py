@@ -45,10 +45,9 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-from kg.errors import WorkerError
 from kg.mesh import MeshTable
 from kg.rdf.iris import is_mesh_ui
-from kg.validate import WORKER_DIED, rdflib_term
+from kg.validate import rdflib_term, worker_deaths
 
 log = logging.getLogger(__name__)
 
@@ -1561,7 +1560,7 @@ def validate_sparql(
     processes take them from the front and this one, once it has found which graphs must be
     copied and checked those, from the back.
     """
-    from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     from kg.validate import _report, _split_default, _Unit, _unit, _units
 
@@ -1595,79 +1594,80 @@ def validate_sparql(
     futures: list[Future[list[_Done]]] = []
     futures_copied: list[Future[list[_Done]]] = []
     starter = None
-    try:
-        parts = 4 * workers
-        if parallel:
-            # the pool starts at once, over every graph (what it finds in a graph that must be
-            # copied, known later, is dropped), from a thread: the first submit waits until
-            # the fork server has imported kg (most of a second), this process need not
-            import threading
+    with worker_deaths():
+        try:
+            parts = 4 * workers
+            if parallel:
+                # the pool starts at once, over every graph (what it finds in a graph that must be
+                # copied, known later, is dropped), from a thread: the first submit waits until
+                # the fork server has imported kg (most of a second), this process need not
+                import threading
 
-            assert pool is not None
-            submit = pool.submit
+                assert pool is not None
+                submit = pool.submit
 
-            def start() -> None:
-                # a pool that cannot start (no fork server: a script without a main guard, no
-                # processes left…) leaves its parts unsubmitted: this process runs them below
-                try:
-                    for i in range(parts):
-                        futures.append(submit(_work_direct, i, parts))
-                except Exception as e:
-                    why = next((line.strip() for line in str(e).splitlines() if line.strip()), "")
-                    log.warning("no worker processes (%s: %s); validating in this one",
-                                type(e).__name__, why)
+                def start() -> None:
+                    # a pool that cannot start (no fork server: a script without a main guard, no
+                    # processes left…) leaves its parts unsubmitted: this process runs them below
+                    try:
+                        for i in range(parts):
+                            futures.append(submit(_work_direct, i, parts))
+                    except Exception as e:
+                        why = next(
+                            (line.strip() for line in str(e).splitlines() if line.strip()), ""
+                        )
+                        log.warning("no worker processes (%s: %s); validating in this one",
+                                    type(e).__name__, why)
 
-            starter = threading.Thread(target=start, name="kg-validate-pool")
-            starter.start()
-        engines = _Engines(shapes, subclasses=subclasses)
-        if per_article:
-            graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
-            by_graph = _graph_infos(store, graphs)
-            slow = _copied_graphs(store, engines.direct.table)
-            direct_graphs = {g for g in graphs if g not in slow}
-            if direct_graphs and not parallel:
-                done += _finish(engines.direct, run(engines.direct, store))
-            infos = [by_graph[g] for g in graphs]
-            default = [
-                q.triple for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())
-            ]
-            pieces = list(_split_default(default)) if default else []
-            copied: Iterator[tuple[ox.Store, list[_UnitInfo]]] = itertools.chain(
-                _named_batches(store, [g for g in graphs if g in slow], by_graph, batch_size),
-                _unit_batches(pieces, batch_size),
-            )
-        else:
-            copied = _unit_batches(_units(store, per_article=False), batch_size)
-        for batch, batch_infos in copied:
-            infos += [i for i in batch_infos if i.graph.startswith(_UNIT_GRAPH)]
-            if pool is not None and not parallel:
-                futures_copied.append(
-                    pool.submit(_work_copied, batch.dump(format=ox.RdfFormat.N_QUADS) or b"")
+                starter = threading.Thread(target=start, name="kg-validate-pool")
+                starter.start()
+            engines = _Engines(shapes, subclasses=subclasses)
+            if per_article:
+                graphs = sorted(
+                    g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)
+                )
+                by_graph = _graph_infos(store, graphs)
+                slow = _copied_graphs(store, engines.direct.table)
+                direct_graphs = {g for g in graphs if g not in slow}
+                if direct_graphs and not parallel:
+                    done += _finish(engines.direct, run(engines.direct, store))
+                infos = [by_graph[g] for g in graphs]
+                default = [
+                    q.triple for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+                ]
+                pieces = list(_split_default(default)) if default else []
+                copied: Iterator[tuple[ox.Store, list[_UnitInfo]]] = itertools.chain(
+                    _named_batches(store, [g for g in graphs if g in slow], by_graph, batch_size),
+                    _unit_batches(pieces, batch_size),
                 )
             else:
-                done_copied += engines.copied_batch(batch)
-        if starter is not None:
-            starter.join()
-        mine: set[int] = set()
-        for part in reversed(range(parts if parallel else 0)):  # the parts no worker has begun
-            if not _claim(claims, part):
-                break  # a worker has begun it: the workers take the rest from the front
-            mine.add(part)
-            done += _finish(engines.direct, run(engines.direct, store, part=part, parts=parts))
-        for part, future in enumerate(futures):
-            if part not in mine:  # (what a worker returns for a part taken here is empty)
-                done += future.result()
-        for future in futures_copied:
-            done_copied += future.result()
-    except BrokenExecutor as exc:
-        raise WorkerError(WORKER_DIED) from exc
-    except BrokenPipeError:  # a worker died as work was handed to it (not our output: no 141)
-        raise WorkerError(WORKER_DIED) from None
-    finally:
-        if starter is not None:
-            starter.join()
-        if pool is not None:
-            pool.shutdown()
+                copied = _unit_batches(_units(store, per_article=False), batch_size)
+            for batch, batch_infos in copied:
+                infos += [i for i in batch_infos if i.graph.startswith(_UNIT_GRAPH)]
+                if pool is not None and not parallel:
+                    futures_copied.append(
+                        pool.submit(_work_copied, batch.dump(format=ox.RdfFormat.N_QUADS) or b"")
+                    )
+                else:
+                    done_copied += engines.copied_batch(batch)
+            if starter is not None:
+                starter.join()
+            mine: set[int] = set()
+            for part in reversed(range(parts if parallel else 0)):  # the parts no worker has begun
+                if not _claim(claims, part):
+                    break  # a worker has begun it: the workers take the rest from the front
+                mine.add(part)
+                done += _finish(engines.direct, run(engines.direct, store, part=part, parts=parts))
+            for part, future in enumerate(futures):
+                if part not in mine:  # (what a worker returns for a part taken here is empty)
+                    done += future.result()
+            for future in futures_copied:
+                done_copied += future.result()
+        finally:
+            if starter is not None:
+                starter.join()
+            if pool is not None:
+                pool.shutdown()
 
     by_unit: dict[str, list[_Done]] = {}
     copied_graphs = {i.graph for i in infos} - direct_graphs
