@@ -208,3 +208,70 @@ def test_people_described_by_a_participle_are_the_cohort() -> None:
 )
 def test_planned_values_and_differences_are_no_results(sentence: str, never: set[str]) -> None:
     assert not {Decimal(v) for v in never} & _shares(_either(sentence))
+
+
+def _named(results: str, **kw: str) -> list[tuple[str, Decimal | None]]:
+    ev = extract(Article(pmid="1", title=kw.get("title", "Drug A versus placebo: a randomized trial."), abstract=(
+        AbstractSection(text=kw.get("methods", "Patients were randomly assigned to drug A or placebo."), label="Methods"),
+        AbstractSection(text=results, label="Results"),
+    )))
+    return [(o.text, o.measurement.percentage) for o in ev.outcomes if o.measurement.percentage is not None]
+
+
+def test_a_clause_with_its_own_subject_names_its_own_numbers() -> None:
+    # PubMed 21360074: the second pair is overall survival's, not the recurrences'
+    named = _named(
+        "Recurrences were higher in LABC than in IBC (48 vs. 35%; P = 0.14) but OS was worse in IBC (68 vs. "
+        "71%; P = 0.06)."
+    )
+    assert ("Recurrences", Decimal(48)) in named and ("OS", Decimal(68)) in named
+    assert ("Recurrences", Decimal(68)) not in named and ("Recurrences", Decimal(71)) not in named
+
+
+def test_an_outcome_keeps_its_last_word() -> None:
+    # PubMed 23435529: the word before the bracket is the outcome's own ("thrombocytopenia")
+    named = _named(
+        "Grade 3 to 4 neutropenia was more frequent in the DC arm (67.2% v 51.2%; P = .0018), as was grade 3 "
+        "to 4 thrombocytopenia (8.8% v 1.0%; P = .0006)."
+    )
+    assert {t for t, _ in named} == {"Grade 3 to 4 neutropenia", "grade 3 to 4 thrombocytopenia"}
+    # PubMed 12504225: "tuberculosis", not "had concomitant pulmonary"
+    named = _named(
+        "Compared with the others, patients with abdominal tuberculosis were more likely to have chronic "
+        "medical illnesses (80% vs. 7%) and had concomitant pulmonary tuberculosis (60% vs. 0%)."
+    )
+    assert ("had concomitant pulmonary tuberculosis", Decimal(60)) in named
+
+
+def test_numbers_whose_clause_names_nothing_are_not_stated() -> None:
+    # PubMed 26702215: "(93/176) were; …" left the count-clause rule a label of ") were"
+    ev = extract(Article(pmid="1", title="Labour epidural extension: a retrospective cohort study.", abstract=(
+        AbstractSection(text=(
+            "Of 176 patients requiring CS, LE utilization for surgical anesthesia was 52.8% (93/176) and "
+            "reasons for not using LE (83/176) were; failure to achieve surgical anesthesia in 6.8% (12/176), "
+            "emergency CS in 28.4% (50/176)."
+        ), label="Results"),
+    )))
+    assert all(o.text[:1].isalnum() and not o.text.lower().startswith(("were", "was")) for o in ev.outcomes)
+    # PubMed 26432117: "which decreased to -0.3 ± 0.8 D" — the mean is of the clause before's measure
+    ev = extract(Article(pmid="1", title="Phakic lenses for myopia: a case series.", abstract=(
+        AbstractSection(text=(
+            "The study eyes had a mean manifest refraction spherical equivalent of -10.1 diopters (D) ± 3.4 "
+            "(SD), which decreased to -0.3 ± 0.8 D postoperatively."
+        ), label="Results"),
+    )))
+    # (it was stated as an outcome "which decreased to -" with a mean of 0.3: the sign went to the words)
+    assert not [o for o in ev.outcomes if o.text.lower().startswith("which") or o.measurement.mean == Decimal("0.3")]
+
+
+def test_a_negative_mean_keeps_its_sign() -> None:
+    # PubMed 26702319: both means are decreases, printed with their minus signs
+    ev = extract(Article(pmid="1", title="Ablation for atrial fibrillation: a comparative study.", abstract=(
+        AbstractSection(text="Patients with PAF and with persistent AF were compared.", label="Methods"),
+        AbstractSection(text=(
+            "The FI decreased in both groups. There was no difference in the FI decrease between the two "
+            "groups (-20.3±20.5 ms vs. -19.6±14.5 ms)."
+        ), label="Results"),
+    )))
+    means = {o.measurement.mean for o in ev.outcomes if o.measurement.mean is not None}
+    assert means == {Decimal("-20.3"), Decimal("-19.6")}

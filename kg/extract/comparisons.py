@@ -30,7 +30,7 @@ _LABEL_LEAD = re.compile(
 _PASSIVE_TAIL = re.compile(
     r"\s+(?:was|were|is|are)?\s*(?:more|less)?\s*(?:frequent|common|observed|seen|found|noted|reported|"
     r"occurred|developed|detected|present|recorded|achieved|significantly|similar)?\s*(?:in|for|among|by)?\s*"
-    r"(?:the\s+)?(?:[A-Za-z/-]+\s+)?(?:arm|group|groups|patients|both arms)?\s*$",
+    r"(?:the\s+)?(?:(?:[A-Za-z/-]+\s+)?(?:arm|group|groups|patients)\b|both arms)?\s*$",
     re.I,
 )
 
@@ -68,7 +68,9 @@ _RATE_IS = re.compile(
     rf"\s+(?:was|were)\s+(?P<pct>{N})\s*%",
     re.I,
 )
-_MEAN_SD = re.compile(rf"(?P<m>{N})\s*(?:±|\+/-|\+-)\s*(?P<sd>{N})")
+# a minus sign is the mean's own where no word, digit or bracket closes right before it ("-0.3 ±
+# 0.8", "(−20.3±20.5 ms"), not a range's dash ("10-12 ± 2")
+_MEAN_SD = re.compile(rf"(?:(?<![\w.)\]])(?P<neg>[-−–]))?(?P<m>{N})\s*(?:±|\+/-|\+-)\s*(?P<sd>{N})")
 _MEDIAN_IS = re.compile(
     rf"\bmedian\s+(?P<what>[^.;,()]{{2,60}}?)\s+(?:was|were|of|=|:)\s+(?P<v>{N})\s*(?P<unit>months?|weeks?|days?|years?|hours?)?\b(?!\s*(?:%|v\b|vs))",
     re.I,
@@ -102,11 +104,33 @@ def _label_before(sentence: str, pos: int) -> tuple[str, int] | None:
     label = head[offset:]
     label = _PASSIVE_TAIL.sub("", label).strip()
     subject = re.split(r"\s+(?:was|were|is|are)\s+(?:significantly\s+|not\s+)?(?:longer|shorter|higher|lower|"
-                       r"greater|smaller|more|less|better|worse|similar)\b", label, maxsplit=1)
+                       r"greater|smaller|more|less|better|worse|similar|comparable|(?:un)?common|rare|(?:in)?frequent|"
+                       r"increased|decreased|reduced|elevated|improved|unchanged|observed|seen|found|noted|"
+                       r"present|detected|reported|achieved)\b", label, maxsplit=1)
     label = subject[0].strip()
     if not re.search(r"[A-Za-z]{3}", label) or len(label) > 120 or re.match(r"^\d(?!\d*-(?:year|month|week|day))", label):
         return None
     return label, offset
+
+
+_CONJUNCTION = re.compile(r"^(?:but|whereas|while|and|or)\s+(?:the\s+)?", re.I)
+
+
+def _own_subject(found: tuple[str, int] | None) -> tuple[str, int] | None:
+    """A clause after a conjunction that names its own subject keeps it: in "… (48 vs. 35%) but OS
+    was worse in IBC (68 vs. 71%)" the second pair is OS's, not the first clause's outcome."""
+    if found is None:
+        return None
+    label, start = found
+    lead = _CONJUNCTION.match(label)
+    if lead is None:
+        return found
+    rest = label[lead.end() :]
+    if not re.search(r"[A-Za-z]{2}", rest) or _NOT_A_LABEL.search(rest) or re.match(
+        r"(?:was|were|is|are|had|has|have|did|does|it|they|this|that|which|not|no|only|also)\b", rest, re.I
+    ):
+        return found
+    return rest, start + lead.end()
 
 
 def _comparison_values(rest: str) -> dict[str, object]:
@@ -147,7 +171,7 @@ def find(sentence: str) -> list[Finding]:
 
     previous: tuple[str, int] | None = None
     for m in _PAIR_PAREN.finditer(sentence) if "(" in sentence else ():
-        found = _label_before(sentence, m.start())
+        found = _own_subject(_label_before(sentence, m.start()))
         if found is not None and _NOT_A_LABEL.search(found[0]):
             found = previous  # "…, but inferior to X (34.4% vs. 44.4%)": the same outcome again
         if found is None:
@@ -235,6 +259,8 @@ def find(sentence: str) -> list[Finding]:
         if not re.search(r"[A-Za-z]{3}", label):
             continue
         mean, sd = num.to_decimal(m.group("m")), num.to_decimal(m.group("sd"))
+        if m.group("neg") and mean is not None:
+            mean = -mean
         values = {"mean": mean, "sd": sd}
         following = sentence[m.end(): sds[k + 1].start() if k + 1 < len(sds) else len(sentence)]
         p = num.p_value(following[:40])

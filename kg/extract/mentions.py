@@ -53,14 +53,17 @@ def with_mention_outcomes(
         if key in seen or any(a < span.end and span.start < b for a, b in taken):
             continue
         seen.add(key)
+        words = pico.clean_label(span.quote)
+        if words is None:
+            continue  # "is safe", "are in remission …": the tagger took the predicate, not its subject
         ui = None
-        for match in mesh.find(pico.expand_abbreviations(span.quote, abbreviations), categories=pico.CONDITION_TREES):
+        for match in mesh.find(pico.expand_abbreviations(words, abbreviations), categories=pico.CONDITION_TREES):
             ui = match.ui
             break
         added.append(
             Outcome(
-                text=span.quote,
-                kind=pico.outcome_kind(span.quote),
+                text=words,
+                kind=pico.outcome_kind(words),
                 measurement=Measurement(),
                 span=span,
                 found_by=(tagger.found_by,),

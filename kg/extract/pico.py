@@ -568,6 +568,10 @@ def outcomes(
         ]
     out = []
     for f in found:
+        words = clean_label(f.text)
+        if words is None:
+            continue  # the clause does not name what the number is of: kg does not either
+        f.text = words
         stats = f.stats
         kind = next((k for p, k in _KIND if p.search(f.text)), "other")
         if kind == "other" and f.rule == "rule:count-clause" and not _EVENT.search(f.span.quote):
@@ -1159,6 +1163,42 @@ _EVENT = re.compile(
     r"infect|leak|embol|fractur(?:ed)?\b(?! due)|need|return|readmi|reoperat|revis)",
     re.I,
 )
+
+
+# What a label's words may open with that is not the outcome: a clause's conjunction, a stray
+# bracket or stop left from the number before it ("83/176) were", ". p16 positivity").
+_LABEL_JUNK = re.compile(
+    r"^(?:[\s)\]}.,;:\"'“”‘’]+|(?:and|but|or|whereas|while|only|also|then|that|however,?|moreover,?)\s+"
+    r"|(?:the|a|an)\s+(?=\S))+",
+    re.I,
+)
+# A label that still opens with one of these has lost its subject to another clause ("was 0.09 ±
+# 0.06", "which decreased to -0.3 ± 0.8", "it occurred in 7", "for age (48 vs. 60 years)").
+_NO_SUBJECT = re.compile(
+    r"^(?:was|were|is|are|be|been|being|which|whom|whose|it|they|this|"
+    r"these|those|from|with|for|to|in|of|at|by|than|as|on)\b",
+    re.I,
+)
+_NOT_WORDS = frozenset({"only", "also", "then", "that", "and", "but", "while", "whereas", "however"})
+_LABEL_TAIL = re.compile(r"(?:[\s,;:(\[\"“”]+|\s+-+|\s+(?:of|to|from|in|at|by|for|with|the|and|or|was|were|that))+$", re.I)
+
+
+def clean_label(text: str) -> str | None:
+    """An outcome's words without what belongs to the clauses around them, or ``None`` when
+    they do not name anything ("was", ") were", "which decreased to -").
+
+    >>> clean_label(". p16 positivity"), clean_label("but less was required with AICAR (40 +/- 8")
+    ('p16 positivity', 'less was required with AICAR')
+    >>> clean_label(") were"), clean_label("which improved"), clean_label("Bone nonunion")
+    (None, None, 'Bone nonunion')
+    """
+    words = _LABEL_JUNK.sub("", text.strip())
+    if words.count("(") > words.count(")"):  # a bracket opened for the numbers: cut before it
+        words = words[: words.rfind("(")]
+    words = _LABEL_TAIL.sub("", words).strip()
+    if sum(map(str.isalpha, words)) < 2 or _NO_SUBJECT.match(words) or words.lower() in _NOT_WORDS:
+        return None
+    return words
 
 
 def outcome_kind(text: str) -> str:
