@@ -49,6 +49,15 @@ def test_sentences_survive_abbreviations_decimals_and_p_values() -> None:
     ]
 
 
+def test_an_acronym_ends_a_sentence_where_the_abbreviation_would_not() -> None:
+    # PubMed 25055938 / 26702201: "HR" (hazard ratio, heart rate) is no "hr." (hours)
+    text = ("Ten patients had a better HR. The 5-year OS was 79.7 %. Blood was drawn 2 hr. later, "
+            "at noon.")
+    assert [s.quote for s in split_sentences(text)] == [
+        "Ten patients had a better HR.", "The 5-year OS was 79.7 %.", "Blood was drawn 2 hr. later, at noon.",
+    ]
+
+
 def test_sentence_offsets_index_the_joined_abstract() -> None:
     a = _seed()
     text = a.abstract_text

@@ -275,3 +275,35 @@ def test_a_negative_mean_keeps_its_sign() -> None:
     )))
     means = {o.measurement.mean for o in ev.outcomes if o.measurement.mean is not None}
     assert means == {Decimal("-20.3"), Decimal("-19.6")}
+
+
+def test_a_measure_against_the_controls_is_no_share() -> None:
+    # PubMed 1709422: perfusion as a percentage of the control value (one side over 100%)
+    ev = extract(Article(
+        pmid="1",
+        title="Microcirculatory flow changes after initial resuscitation of hemorrhagic shock with 7.5% "
+        "hypertonic saline/6% dextran 70.",
+        abstract=(
+            AbstractSection(text=(
+                "An initial bolus of either lactated Ringer's (LR, 16 ml/kg) or 7.5% hypertonic saline/6% "
+                "dextran 70 (HSD; 4 ml/kg) IV was followed by unlimited IV LR."
+            ), label="Methods"),
+            AbstractSection(text=(
+                "Renal cortical perfusion (56% vs. 97% of control; p less than 0.05) and jejunal mucosal "
+                "perfusion (83% vs. 162% of control; p less than 0.05) were significantly higher with HSD."
+            ), label="Results"),
+        ),
+    ))
+    assert not [o for o in ev.outcomes if o.measurement.percentage is not None]
+
+
+def test_a_bracket_or_a_relative_clause_inside_the_subject_keeps_it() -> None:
+    # PubMed 20953803: "(grade 4)" belongs to the outcome's words, which come before it
+    named = _named("The rate of leucopenia (grade 4) was 47.1% with drug A and 42.0% with placebo (p = 0.387).")
+    assert ("rate of leucopenia (grade 4)", Decimal("47.1")) in named
+    # PubMed 31865282: the subject comes before ", which was …,"
+    named = _named(
+        "Loss of hair at PEP evaluation, which was a quality of life measure, was significantly lower in "
+        "drug A versus placebo (45% vs 82%, P = 0.016)."
+    )
+    assert ("Loss of hair at PEP evaluation", Decimal(45)) in named

@@ -90,13 +90,39 @@ class Finding:
     arm_words: str | None = None
 
 
+_VERB_FIRST = re.compile(r"\s*(?:was|were|is|are)\b", re.I)
+_RELATIVE = re.compile(r"\s*(?:which|who)\b", re.I)
+
+
+def _boundary(head: str, end: int) -> int:
+    """Where the clause that ends at ``end`` begins: the last ",", ";", ":", ")" or "and"
+    before it (-1: the sentence's start)."""
+    cut = max(head.rfind(",", 0, end), head.rfind(";", 0, end), head.rfind(":", 0, end), head.rfind(")", 0, end))
+    m_and = list(re.finditer(r"\band\b|\bas was\b|\bas were\b", head[:end]))
+    if m_and and m_and[-1].end() > cut:
+        cut = m_and[-1].end() - 1
+    return cut
+
+
 def _label_before(sentence: str, pos: int) -> tuple[str, int] | None:
     """The outcome's words before ``pos``: back to the previous clause boundary."""
     head = sentence[:pos]
-    cut = max(head.rfind(","), head.rfind(";"), head.rfind(":"), head.rfind(")"))
-    m_and = list(re.finditer(r"\band\b|\bas was\b|\bas were\b", head))
-    if m_and and m_and[-1].end() > cut:
-        cut = m_and[-1].end() - 1
+    cut = _boundary(head, len(head))
+    for _ in range(2):
+        # "The rate of leucopenia (grade 4) was 47.1% …", "Loss of hair, which was a quality of
+        # life measure, was significantly lower …": the clause begins with its verb, so the
+        # bracket or the relative clause before it is inside the subject: go back past it
+        if cut < 0 or not _VERB_FIRST.match(head, cut + 1):
+            break
+        if head[cut] == ")":
+            opened = head.rfind("(", 0, cut)
+            if opened < 0:
+                break
+            cut = _boundary(head, opened)
+        elif head[cut] == "," and _RELATIVE.match(head, _boundary(head, cut) + 1):
+            cut = _boundary(head, _boundary(head, cut))
+        else:
+            break
     start = cut + 1
     words = head[start:]
     lead = _LABEL_LEAD.match(words.lstrip())
@@ -107,8 +133,8 @@ def _label_before(sentence: str, pos: int) -> tuple[str, int] | None:
                        r"greater|smaller|more|less|better|worse|similar|comparable|(?:un)?common|rare|(?:in)?frequent|"
                        r"increased|decreased|reduced|elevated|improved|unchanged|observed|seen|found|noted|"
                        r"present|detected|reported|achieved)\b", label, maxsplit=1)
-    label = subject[0].strip()
-    if not re.search(r"[A-Za-z]{3}", label) or len(label) > 120 or re.match(r"^\d(?!\d*-(?:year|month|week|day))", label):
+    label = re.split(r",\s*(?:which|who)\b", subject[0], maxsplit=1)[0].strip()
+    if not re.search(r"[A-Za-z]{3}", label) or len(label) > 120 or re.match(r"^\d(?!\d*[-‑–\s](?:year|month|week|day))", label):
         return None
     return label, offset
 

@@ -974,6 +974,13 @@ _OF_PEOPLE = re.compile(
 )
 
 
+_OF_REFERENCE = re.compile(
+    r"\s*%?\s*of\s+(?:the\s+)?(?:controls?|baseline|predicted|normal|pre-?treatment|pre-?operative|initial|"
+    r"maximum|max|reference|basal|control values?)\b",
+    re.I,
+)
+
+
 @functools.lru_cache(maxsize=4096)
 def _printed_percentage(value: str) -> re.Pattern[str]:
     """Where a percentage's digits stand, "." or "·" as the point (compiled once per value:
@@ -985,9 +992,13 @@ def _printed_percentage(value: str) -> re.Pattern[str]:
 def _proportion(label: str, sentence: str, start: int, end: int, pct: object) -> bool:
     """A percentage that is a share of the patients: not a bound ("in more than 10%"), not a
     change of a measure ("Ki67 decreased by 3.4%"), not how the trial ran ("recruitment rate")."""
+    if isinstance(pct, Decimal) and pct > 100:
+        return False  # "162% of control": no share of anyone
     region = sentence[start:end]
     for m in _printed_percentage(str(pct)).finditer(region):
         at, end = start + m.start(), start + m.end()
+        if _OF_REFERENCE.match(sentence, end):
+            return False  # "83% of control", "92% of predicted": a measure against a reference
         if _BOUND.search(sentence[max(0, at - 20) : at]):
             return False
         if _RANGE_BEFORE.search(sentence[max(0, at - 40) : at]) or _RANGE_AFTER.match(sentence, end):
@@ -1175,12 +1186,12 @@ _LABEL_JUNK = re.compile(
 # A label that still opens with one of these has lost its subject to another clause ("was 0.09 ±
 # 0.06", "which decreased to -0.3 ± 0.8", "it occurred in 7", "for age (48 vs. 60 years)").
 _NO_SUBJECT = re.compile(
-    r"^(?:was|were|is|are|be|been|being|which|whom|whose|it|they|this|"
+    r"^(?:was|were|is|are|be|been|which|whom|whose|it|they|this|"
     r"these|those|from|with|for|to|in|of|at|by|than|as|on)\b",
     re.I,
 )
 _NOT_WORDS = frozenset({"only", "also", "then", "that", "and", "but", "while", "whereas", "however"})
-_LABEL_TAIL = re.compile(r"(?:[\s,;:(\[\"“”]+|\s+-+|\s+(?:of|to|from|in|at|by|for|with|the|and|or|was|were|that))+$", re.I)
+_LABEL_TAIL = re.compile(r"(?:[\s,;:(\[\"“”]+|\s+-+|\s+(?:of|to|from|in|at|by|for|with|the|and|or|was|were|that|only))+$", re.I)
 
 
 def clean_label(text: str) -> str | None:

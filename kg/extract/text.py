@@ -98,9 +98,12 @@ def split_sentences(text: str, *, offset: int = 0, section: int | None = None) -
         end = m.end()
         before = _WORD_BEFORE.search(text, max(0, m.start() - 30), m.start())
         if text[m.start()] == "." and before is not None:
-            word = before.group(1).lower().rstrip(".")
-            # "vs." "e.g." "et al." — and single capitals ("J. Smith"), not sentence ends
-            if word in _NO_BREAK_AFTER or (len(word) == 1 and word.isalpha()):
+            written = before.group(1).rstrip(".")
+            word = written.lower()
+            # "vs." "e.g." "et al." — and single capitals ("J. Smith"), not sentence ends; an
+            # acronym in capitals ends one ("… a better HR. The 5-year OS …": "hr." is hours)
+            acronym = len(written) > 1 and written.isupper()
+            if (word in _NO_BREAK_AFTER and not acronym) or (len(word) == 1 and word.isalpha()):
                 continue
         _add(spans, text, begin, end, offset, section)
         begin = end
