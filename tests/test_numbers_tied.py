@@ -307,3 +307,15 @@ def test_a_bracket_or_a_relative_clause_inside_the_subject_keeps_it() -> None:
         "drug A versus placebo (45% vs 82%, P = 0.016)."
     )
     assert ("Loss of hair at PEP evaluation", Decimal(45)) in named
+
+
+def test_out_of_after_the_people_is_the_denominator() -> None:
+    # PubMed 29514256: the five are the denominator, not the outcome's words
+    ev = extract(Article(pmid="1", title="Ombrabulin for advanced solid tumours: a phase I study.", abstract=(
+        AbstractSection(text="Patients received ombrabulin.", label="Methods"),
+        AbstractSection(text=(
+            "Two patients out of five had dose limiting toxicities (DLTs) in Cycle 1 at the starting doses."
+        ), label="Results"),
+    )))
+    found = [(o.text, o.measurement.count, o.measurement.denominator) for o in ev.outcomes if o.measurement.count]
+    assert found == [("dose limiting toxicities (DLTs) in Cycle 1 at the starting doses", 2, 5)]

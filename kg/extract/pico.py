@@ -108,6 +108,7 @@ _MENTION = re.compile(
     rf"(?:{_ADJ}(?P<noun>{_PEOPLE})\b)?"
     rf"(?(pct)|(?:\s*{_PCT.replace('pct', 'pct2')})?)",
 )
+_OUT_OF = re.compile(rf"\s*out\s+of\s+(?:the\s+)?(?P<n>{num.INTEGER})(?:\s+{_PEOPLE})?\b", re.I)
 _SUBGROUP_BEFORE = re.compile(
     r"\b(?:including|includ(?:es|ed)|of whom|among (?:them|whom|these)|of these|"
     r"of them|in whom)\s*$",
@@ -648,7 +649,11 @@ def _sentence_outcomes(s: Sentence, index: int, arms: tuple[Intervention, ...]) 
                 label = label.split("(")[0].strip()
                 found.extend(_arm_counts(s, index, label, min(m.start(), lab_start), by_arm.start(), arms))
             continue
-        label, lab_start, lab_end = _label(text, m, after, before, before_start)
+        # "Two patients out of five had dose limiting toxicities": the five is the denominator
+        out_of = _OUT_OF.match(after) if m.group("noun") and not (m.group("den") or m.group("of")) else None
+        if out_of and _NOT_OUTCOME.match(after, out_of.end()):
+            continue  # "12 patients out of 40 were randomized"
+        label, lab_start, lab_end = _label(text, m, after, before, before_start, skip=out_of.end() if out_of else 0)
         if label is None:
             if found and found[-1].sentence == index and m.group("den"):
                 label, lab_start, lab_end = found[-1].text, found[-1].span.start - s.start, 0
@@ -670,6 +675,11 @@ def _sentence_outcomes(s: Sentence, index: int, arms: tuple[Intervention, ...]) 
             f.denominator, f.basis = int(m.group("den")), "stated"
             if count > f.denominator:
                 continue  # "43/41 (surgical/endovascular) patients": two arms' counts, not a share
+        if out_of:
+            den = num.to_int(out_of.group("n"))
+            if den is None or count > den:
+                continue
+            f.denominator, f.basis = den, "stated"
         of = m.group("of")
         if of:
             if of.lower() in ("these", "them", "those", "whom"):
@@ -1108,11 +1118,12 @@ _NOT_COUNT_BEFORE = re.compile(
 
 
 def _label(
-    text: str, m: re.Match[str], after: str, before: str, before_start: int
+    text: str, m: re.Match[str], after: str, before: str, before_start: int, *, skip: int = 0
 ) -> tuple[str | None, int, int]:
     """The outcome's words: the clause after the count ("… exhibited a major response") or,
-    in the passive, the words before it ("Muscle disease developed in six patients")."""
-    stripped = after.lstrip(" ,")
+    in the passive, the words before it ("Muscle disease developed in six patients");
+    ``skip``: characters of ``after`` that are not the clause's ("out of five")."""
+    stripped = after[skip:].lstrip(" ,")
     offset = m.end() + (len(after) - len(stripped))
     passive = _PASSIVE_BEFORE.search(before)  # every way through asks it: search once
     if _QUALIFIER.match(stripped) or passive:
