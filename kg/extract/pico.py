@@ -1190,7 +1190,7 @@ _EVENT = re.compile(
 # What a label's words may open with that is not the outcome: a clause's conjunction, a stray
 # bracket or stop left from the number before it ("83/176) were", ". p16 positivity").
 _LABEL_JUNK = re.compile(
-    r"^(?:[\s)\]}.,;:\"'“”‘’]+|(?:and|but|or|whereas|while|only|also|then|that|however,?|moreover,?)\s+"
+    r"^(?:[\s)\]}.,;:\"'“”‘’]+|(?:and|but|or|whereas|while|although|though|only|also|then|that|however,?|moreover,?)\s+"
     r"|(?:the|a|an)\s+(?=\S))+",
     re.I,
 )
@@ -1198,7 +1198,12 @@ _LABEL_JUNK = re.compile(
 # 0.06", "which decreased to -0.3 ± 0.8", "it occurred in 7", "for age (48 vs. 60 years)").
 _NO_SUBJECT = re.compile(
     r"^(?:was|were|is|are|be|been|which|whom|whose|it|they|this|"
-    r"these|those|from|with|for|to|in|of|at|by|than|as|on)\b",
+    r"these|those|we|during|from|with|for|to|in|of|at|by|than|as|on)\b",
+    re.I,
+)
+_NO_DIFFERENCE_IN = re.compile(
+    r"there (?:was|were) no (?:statistically )?(?:significant )?differences? in (?:the )?(?P<what>.+?)"
+    r"(?:\s+(?:between|among|across)\b.*)?$",
     re.I,
 )
 _NOT_WORDS = frozenset({"only", "also", "then", "that", "and", "but", "while", "whereas", "however"})
@@ -1213,8 +1218,13 @@ def clean_label(text: str) -> str | None:
     ('p16 positivity', 'less was required with AICAR')
     >>> clean_label(") were"), clean_label("which improved"), clean_label("Bone nonunion")
     (None, None, 'Bone nonunion')
+    >>> clean_label("There was no significant difference in the pain score between Group 1")
+    'pain score'
     """
     words = _LABEL_JUNK.sub("", text.strip())
+    no_difference = _NO_DIFFERENCE_IN.match(words)
+    if no_difference:  # "There was no significant difference in the pain score between …"
+        words = no_difference.group("what")
     if words.count("(") > words.count(")"):  # a bracket opened for the numbers: cut before it
         words = words[: words.rfind("(")]
     words = _LABEL_TAIL.sub("", words).strip()
