@@ -166,6 +166,13 @@ def test_who_they_were_and_what_was_done_are_no_outcomes() -> None:
     ))
 
 
+def test_those_included_in_an_analysis_are_who_was_studied() -> None:
+    # PubMed 27180062: "included in survival analysis" says who was analysed
+    assert 88 not in _counts(_either(
+        "Of these, 88 patients who had at least 24-month follow-up were also included in survival analysis."
+    ))
+
+
 def test_a_count_of_everyone_is_no_arms_value() -> None:
     # 25589191: "213 (62%) of 345 patients had died" in a two-arm trial of 345: the pooled deaths
     results = "Median follow-up was 41 months (IQR 35-44); 213 (62%) of 345 patients had died."

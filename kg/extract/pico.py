@@ -885,7 +885,7 @@ def _process_rate(f: _Found, s: Sentence, about: str) -> bool:
 # a clause that describes who was studied, not what happened to them
 _POPULATION = re.compile(
     r"\b(?:randomi[sz]|randomly|assigned|allocated|enrol|recruit|(?:were|was|been) included|"
-    r"included in (?:the )?(?:study|analysis|trial)|evaluable|analy[sz]able|available for|eligible|"
+    r"included in (?:the )?(?:[\w-]+ )?(?:study|analys[ie]s|trial)|evaluable|analy[sz]able|available for|eligible|"
     r"per arm|per group|(?:is|are|was|were|be) (?:needed|required)|will be|at baseline|selected|referred|"
     r"accru|registered|"
     r"entered|participated|screened|healthy|controls\b|were studied|body mass index|BMI\b|"
