@@ -327,3 +327,44 @@ def test_out_of_after_the_people_is_the_denominator() -> None:
     )))
     found = [(o.text, o.measurement.count, o.measurement.denominator) for o in ev.outcomes if o.measurement.count]
     assert found == [("dose limiting toxicities (DLTs) in Cycle 1 at the starting doses", 2, 5)]
+
+
+def test_markers_of_a_study_that_compares_no_arms_are_no_arms() -> None:
+    # PubMed 25743329 (its abstract as published): "Androgen Receptor", "ALDH1" and "estrogen
+    # receptor" are found as what the study is about, but it compares tumours, not treatments: the
+    # 26% of ER/PR-negative tumours was tied to the androgen receptor as if it were its arm
+    ev = extract(Article(
+        pmid="1",
+        title="Characterizing Breast Cancer in a Population with Increased Prevalence of Triple-Negative "
+        "Breast Cancer: Androgen Receptor and ALDH1 Expression in Ghanaian Women.",
+        abstract=(
+            AbstractSection(text=(
+                "The androgen receptor (AR) is a commonly-expressed hormone receptor in breast cancer and may "
+                "be a marker of response to targeted anti-androgen therapy, a particularly attractive option "
+                "for triple-negative breast cancer (TNBC). Gene expression studies suggest that ARs may "
+                "distinguish a luminal/AR TNBC subtype from stem cell-like subtypes. TNBC frequency is two to "
+                "three times higher in African American and African breast cancers compared with White "
+                "American and European breast cancers, yet little is known regarding TNBC subtypes in "
+                "high-frequency African-ancestry populations. We evaluated ARs and the mammary stem cell "
+                "marker aldehyde dehydrogenase 1 (ALDH1) among breast cancers from Ghana, Africa."
+            ), label="BACKGROUND"),
+            AbstractSection(text=(
+                "Overall, 147 formalin-fixed, paraffin-embedded invasive breast cancers from the Komfo Anoyke "
+                "Teaching Hospital in Ghana were studied at the University of Michigan, and analyzed "
+                "immunohistochemically for estrogen receptor (ER), progesterone receptor (PR), HER2/neu, "
+                "ALDH1, and AR expression."
+            ), label="METHODS"),
+            AbstractSection(text=(
+                "The median age of patients was 45 years. Only 31 cases (21 %) were ER-positive, and 14 (10 %) "
+                "were HER2-positive; 89 (61 %) were TNBCs. For the entire group, 44 % were AR-positive and 45 % "
+                "were ALDH1-positive. ER/PR-positive tumors were more likely to be AR-positive compared with "
+                "ER/PR-negative tumors (87 vs. 26 %; p < 0.0001), but there was no association between ALDH1 "
+                "and AR expression. Among the TNBC cases, 45 % were ALDH1-positive and 24 % were AR-positive. "
+                "ALDH1 positivity was associated with AR positivity within the subset of TNBC (36 vs. 14 %; "
+                "p = 0.019)."
+            ), label="RESULTS"),
+        ),
+    ))
+    assert len(ev.interventions) > 1
+    assert [o for o in ev.outcomes if o.measurement.percentage is not None]
+    assert all(o.arm is None for o in ev.outcomes)

@@ -595,7 +595,10 @@ def outcomes(
                 span=f.span,
                 found_by=(f.rule, valuegate.found_by()) if judged and (count, pct) != (None, None) else (f.rule,),
                 mesh=ui,
-                arm=f.arm,
+                # arms are a comparison's: where the study compares none, several "interventions"
+                # are drugs of one regimen or markers ("ER/PR-negative tumours" is no arm of the
+                # androgen receptor, 25743329), and a number tied to one by its words is not its arm's
+                arm=f.arm if comparative or len(arms) <= 1 else None,
                 measurement=Measurement(
                     count=count,
                     denominator=den,
